@@ -1,0 +1,101 @@
+"""Settings from QMONDO_* environment variables (a .env file in the working directory too)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+DEFAULT_BOT_API_URL = "https://api.telegram.org/bot"
+DEFAULT_DATABASE_URL = "sqlite:///qmondo.sqlite3"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    telegram_token: str | None = None
+    bot_api_url: str = DEFAULT_BOT_API_URL
+    bot_username: str | None = None
+    database_url: str = DEFAULT_DATABASE_URL
+    timezone: str = "Europe/Rome"
+    default_locale: str = "it"
+    locales_dir: Path = field(default_factory=lambda: default_locales_dir())
+    webhook_url: str | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8443
+    webhook_secret: str | None = None
+    operator_ids: tuple[int, ...] = ()
+    link_code_ttl: timedelta = timedelta(days=7)
+    conversation_ttl: timedelta = timedelta(hours=24)
+    office_contact: str = ""
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        if env is None:
+            load_dotenv_file()
+            env = os.environ
+
+        def get(name: str) -> str | None:
+            value = env.get(f"QMONDO_{name}", "").strip()
+            return value or None
+
+        settings = cls(
+            telegram_token=get("TELEGRAM_TOKEN"),
+            bot_api_url=get("BOT_API_URL") or DEFAULT_BOT_API_URL,
+            bot_username=get("BOT_USERNAME"),
+            database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            timezone=get("TIMEZONE") or "Europe/Rome",
+            default_locale=get("DEFAULT_LOCALE") or "it",
+            locales_dir=Path(get("LOCALES_DIR") or default_locales_dir()),
+            webhook_url=get("WEBHOOK_URL"),
+            webhook_listen=get("WEBHOOK_LISTEN") or "0.0.0.0",
+            webhook_port=_int(get("WEBHOOK_PORT") or "8443", "QMONDO_WEBHOOK_PORT"),
+            webhook_secret=get("WEBHOOK_SECRET"),
+            operator_ids=tuple(
+                _int(part, "QMONDO_OPERATOR_IDS")
+                for part in (get("OPERATOR_IDS") or "").replace(";", ",").split(",")
+                if part.strip()
+            ),
+            link_code_ttl=timedelta(
+                days=_int(get("LINK_CODE_TTL_DAYS") or "7", "QMONDO_LINK_CODE_TTL_DAYS")
+            ),
+            office_contact=get("OFFICE_CONTACT") or "",
+        )
+        try:
+            settings.tz  # noqa: B018 - fail at start, not at the first reminder
+        except Exception as exc:
+            raise ConfigError(f"QMONDO_TIMEZONE: unknown time zone {settings.timezone!r}") from exc
+        return settings
+
+
+def _int(value: str, name: str) -> int:
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise ConfigError(f"{name}: expected a whole number, got {value!r}") from None
+
+
+def default_locales_dir() -> Path:
+    """The checkout's locales/ (editable install) or the installed `locales` package."""
+    checkout = Path(__file__).resolve().parent.parent / "locales"
+    if checkout.is_dir():
+        return checkout
+    import locales  # installed as a data package by pyproject.toml
+
+    return Path(next(iter(locales.__path__)))
+
+
+def load_dotenv_file() -> None:
+    from dotenv import load_dotenv
+
+    load_dotenv(Path.cwd() / ".env", override=False)

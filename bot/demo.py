@@ -1,0 +1,146 @@
+"""`qmondo-bot demo`: chat with the real bot in a terminal, with no token and no network.
+
+A throwaway SQLite database is seeded with a few tenant records and an operator; the real
+Application talks to the in-process fake Bot API. Buttons are shown as numbered choices: type
+the number to press one. Lines starting with ':' steer the demo (:operator, :resident, :quit).
+Reads stdin line by line, so it can be scripted: printf '/start\\n5\\n1\\n' | qmondo-bot demo
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any, TextIO
+
+from telegram import Update
+
+from bot import logs, migrate
+from bot.app import build
+from bot.config import Settings
+from bot.core import Core
+from bot.fakeapi import FakeBotAPI, FakeMessage, FakeUser
+from bot.models import Role
+from bot.services import linking, residents
+
+BOT_USERNAME = "qmondo_demo_bot"
+RESIDENT_ID, OPERATOR_ID = 5001, 9001
+TENANTS = [
+    ("A101", "Amina Haddad", "A", "1", "3"),
+    ("B205", "Marco Rossi", "B", "2", "5"),
+    ("C310", "Li Wei", "C", "3", "10"),
+]
+HELP = """\
+QMondo bot demo: you are a resident chatting with the bot. Type messages or commands
+(/start, /help, /language, /link CODE, /privacy, /delete); type a number to press a button.
+  :operator   switch to the operator's chat (try /linkcode B205)
+  :resident   switch back to the resident
+  :quit       leave the demo
+A link code for tenant A101 (Amina Haddad): {code}
+"""
+
+
+class Terminal:
+    """Prints what the current user's chat shows and turns numbers into button presses."""
+
+    def __init__(self, fake: FakeBotAPI, out: TextIO) -> None:
+        self.fake, self.out = fake, out
+        self.users = {
+            "resident": fake.user(RESIDENT_ID, first_name="Amina", language_code="it"),
+            "operator": fake.user(OPERATOR_ID, first_name="Giulia", language_code="it"),
+        }
+        self.user: FakeUser = self.users["resident"]
+        fake.on_message = self.show
+
+    def show(self, chat_id: int, message: FakeMessage) -> None:
+        if chat_id != self.user.id or message.from_user:
+            return
+        mark = "(edited) " if message.edited else ""
+        body = message.text or message.caption or ""
+        if message.photo is not None:
+            body = f"[picture: QR code]\n{body}"
+        self.out.write(f"\nbot › {mark}{body}\n")
+        choices = self.choices(message)
+        if choices:
+            self.out.write(
+                "      " + "   ".join(f"[{i}] {c}" for i, c in enumerate(choices, 1)) + "\n"
+            )
+        self.out.flush()
+
+    def choices(self, message: FakeMessage | None = None) -> list[str]:
+        message = message or self.user.last
+        if message is not None and message.inline_keyboard:
+            return message.buttons
+        return self.user.keyboard
+
+    async def handle(self, line: str) -> bool:
+        line = line.strip()
+        if not line:
+            return True
+        if line.startswith(":"):
+            return self.steer(line[1:])
+        self.out.write(f"\n{self.role()} › {line}\n")
+        choices = self.choices()
+        if line.isdigit() and 1 <= int(line) <= len(choices):
+            label = choices[int(line) - 1]
+            last = self.user.last
+            if last is not None and last.inline_keyboard:
+                await self.user.press(label)
+            else:
+                await self.user.tap(label)
+        else:
+            await self.user.send(line)
+        return True
+
+    def steer(self, command: str) -> bool:
+        if command == "quit":
+            return False
+        if command in self.users:
+            self.user = self.users[command]
+            self.out.write(f"\n--- now chatting as the {command} ---\n")
+        else:
+            self.out.write("commands: :operator :resident :quit\n")
+        return True
+
+    def role(self) -> str:
+        return next(name for name, user in self.users.items() if user is self.user)
+
+
+async def seed(core: Core) -> str:
+    for code, name, building, stair, unit in TENANTS:
+        await residents.add_record(core, code, name, building, stair, unit)
+    await residents.set_role(core, OPERATOR_ID, Role.OPERATOR)
+    return (await linking.issue(core, "A101")).display
+
+
+async def main(stdin: TextIO, stdout: TextIO) -> int:
+    logs.setup(None, level=logging.WARNING)
+    with tempfile.TemporaryDirectory(prefix="qmondo-demo-") as tmp:
+        settings = Settings(
+            telegram_token="123456:DEMO",
+            database_url=f"sqlite:///{Path(tmp) / 'demo.sqlite3'}",
+            bot_username=BOT_USERNAME,
+        )
+        await migrate.upgrade(settings.database_url)
+        core = Core.create(settings)
+        code = await seed(core)
+        fake = FakeBotAPI(bot_username=BOT_USERNAME)
+        application = build(core, request=fake)
+
+        async def deliver(payload: dict[str, Any]) -> None:
+            await application.process_update(Update.de_json(payload, application.bot))
+
+        fake.deliver = deliver
+        terminal = Terminal(fake, stdout)
+        stdout.write(HELP.format(code=code))
+        async with application:
+            assert application.post_init is not None
+            await application.post_init(application)
+            await application.start()
+            while line := await asyncio.to_thread(stdin.readline):
+                if not await terminal.handle(line):
+                    break
+            await application.stop()
+        await core.close()
+    return 0

@@ -1,0 +1,16 @@
+"""Telegram conversations and menus. Thin: parse, call a service in bot/, render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram.ext import Application
+
+from handlers import fallback, language, menu, onboarding, operator, privacy
+
+
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    # Order matters within the group: conversations first, the catch-alls last.
+    application.add_handler(onboarding.handler())
+    for module in (language, privacy, operator, menu, fallback):
+        application.add_handlers(module.handlers())

@@ -1,0 +1,118 @@
+"""What every handler uses: the typed context, who is writing, the main menu keyboard."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.core import Core
+from bot.i18n import N_, Translator
+from bot.models import Resident
+from bot.services import residents
+
+MENU_ITEMS = {
+    "training": N_("📚 Training"),
+    "payments": N_("💶 My payments"),
+    "events": N_("🎉 Events"),
+    "language": N_("🌐 Language"),
+    "help": N_("❓ Help"),
+}
+MENU_ROWS = [["training", "payments"], ["events", "language"], ["help"]]
+
+
+class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """The callback context with typed access to the core services."""
+
+    @property
+    def core(self) -> Core:
+        return self.application.bot_data["core"]
+
+
+def core_of(application: Application[Any, Any, Any, Any, Any, Any]) -> Core:
+    return application.bot_data["core"]
+
+
+async def who(update: Update, context: BotContext) -> tuple[Resident, Translator]:
+    """The resident writing in this private chat (created on first contact) and their language."""
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    resident = await residents.touch(context.core, user.id, chat.id, user.language_code)
+    return resident, context.core.catalogs.translator(resident.locale)
+
+
+def main_menu(t: Translator) -> ReplyKeyboardMarkup:
+    rows = [[KeyboardButton(t._(MENU_ITEMS[action])) for action in row] for row in MENU_ROWS]
+    return ReplyKeyboardMarkup(rows, resize_keyboard=True, is_persistent=True)
+
+
+async def show_menu(update: Update, t: Translator, text: str) -> None:
+    await reply(update, text, reply_markup=main_menu(t))
+
+
+def menu_action(core: Core, text: str) -> str | None:
+    """Which menu button this text is, in any language (a keyboard may predate a change)."""
+    for t in core.catalogs.all():
+        for action, msgid in MENU_ITEMS.items():
+            if t._(msgid) == text:
+                return action
+    return None
+
+
+def buttons(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+    """An inline keyboard from rows of (label, callback data)."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+    )
+
+
+def callback_parts(update: Update) -> list[str]:
+    """Callback data is short and structured (`area:action:arg`); it is user input, check it."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    return query.data.split(":")
+
+
+async def reply(update: Update, text: str, **kwargs: Any) -> Message:
+    """Answer in the chat of the update, whether it came from a message or a button."""
+    chat = update.effective_chat
+    assert chat is not None
+    return await chat.send_message(text, parse_mode=ParseMode.HTML, **kwargs)
+
+
+async def edit(update: Update, text: str) -> None:
+    """Replace the text of the message whose button was pressed (its buttons go away)."""
+    query = update.callback_query
+    assert query is not None
+    await query.edit_message_text(text, parse_mode=ParseMode.HTML)
+
+
+async def unknown_command(update: Update, t: Translator) -> None:
+    await reply(update, t._("I don't know this command. Send /help to see what I can do."))
+
+
+def operators_only(
+    callback: Callable[[Update, BotContext, Resident, Translator], Awaitable[Any]],
+) -> Callable[[Update, BotContext], Awaitable[Any]]:
+    """Check the role in the database on every call; anyone else gets the ordinary answer."""
+
+    @wraps(callback)
+    async def checked(update: Update, context: BotContext) -> Any:
+        resident, t = await who(update, context)
+        if not resident.is_operator:
+            await unknown_command(update, t)
+            return None
+        return await callback(update, context, resident, t)
+
+    return checked

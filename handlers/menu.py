@@ -1,0 +1,112 @@
+"""The main menu: big buttons (and the same as commands), usable without typing."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
+
+from bot.i18n import Translator
+from bot.models import Resident
+from handlers import language
+from handlers.common import BotContext, menu_action, reply, show_menu, who
+
+PRIVATE = filters.ChatType.PRIVATE
+
+
+async def chosen(update: Update, context: BotContext) -> None:
+    """A menu button was tapped, or some text was typed outside any conversation."""
+    resident, t = await who(update, context)
+    assert update.message is not None and update.message.text is not None
+    if resident.consent_at is None:
+        await reply(update, t._("Send /start to begin."))
+        return
+    action = menu_action(context.core, update.message.text)
+    if action is None:
+        await show_menu(
+            update, t, t._("Sorry, I did not understand. Please use the buttons below.")
+        )
+        return
+    await ACTIONS[action](update, context, resident, t)
+
+
+async def training(update: Update, context: BotContext, resident: Resident, t: Translator) -> None:
+    await show_menu(
+        update,
+        t,
+        t._(
+            "Sign-up for job-training courses will open here soon. The "
+            "QMondo office will send you a message when it opens."
+        ),
+    )
+
+
+async def payments(update: Update, context: BotContext, resident: Resident, t: Translator) -> None:
+    if not resident.is_linked:
+        await show_menu(
+            update,
+            t,
+            t._(
+                "To see your payments, this chat must be linked to your tenant record. Ask the "
+                "QMondo office for your personal code, then send /link followed by the code, or "
+                "scan the QR code on your letter."
+            ),
+        )
+        return
+    await show_menu(
+        update,
+        t,
+        t._(
+            "Your chat is linked. Your payment dates will appear here "
+            "soon; until then, the QMondo office can tell you."
+        ),
+    )
+
+
+async def events(update: Update, context: BotContext, resident: Resident, t: Translator) -> None:
+    await show_menu(
+        update, t, t._("Invitations to events and tenant assemblies will arrive in this chat.")
+    )
+
+
+async def help_(update: Update, context: BotContext, resident: Resident, t: Translator) -> None:
+    text = t._(
+        "<b>How to use this bot</b>\n"
+        "Use the buttons at the bottom of the screen.\n\n"
+        "/start – start again\n"
+        "/language – change language\n"
+        "/link – link this chat to your tenant record with your personal code\n"
+        "/privacy – what we keep about you\n"
+        "/delete – delete your data\n"
+        "/help – this message"
+    )
+    contact = context.core.settings.office_contact
+    if contact:
+        text += "\n\n" + t._("QMondo office: {contact}", contact=contact)
+    await show_menu(update, t, text)
+
+
+async def help_command(update: Update, context: BotContext) -> None:
+    resident, t = await who(update, context)
+    await help_(update, context, resident, t)
+
+
+async def choose_language(
+    update: Update, context: BotContext, resident: Resident, t: Translator
+) -> None:
+    await language.ask(update, context, t)
+
+
+ACTIONS = {
+    "training": training,
+    "payments": payments,
+    "events": events,
+    "language": choose_language,
+    "help": help_,
+}
+
+
+def handlers() -> list[BaseHandler[Update, BotContext, object]]:
+    return [
+        CommandHandler("help", help_command, filters=PRIVATE),
+        MessageHandler(filters.TEXT & ~filters.COMMAND & PRIVATE, chosen),
+    ]

@@ -68,7 +68,7 @@ async def events(update: Update, context: BotContext, resident: Resident, t: Tra
     )
 
 
-async def help_(update: Update, context: BotContext, resident: Resident, t: Translator) -> None:
+def help_text(t: Translator, contact: str) -> str:
     text = t._(
         "<b>How to use this bot</b>\n"
         "Use the buttons at the bottom of the screen.\n\n"
@@ -79,10 +79,17 @@ async def help_(update: Update, context: BotContext, resident: Resident, t: Tran
         "/delete – delete your data\n"
         "/help – this message"
     )
-    contact = context.core.settings.office_contact
     if contact:
         text += "\n\n" + t._("QMondo office: {contact}", contact=contact)
-    await show_menu(update, t, text)
+    return text
+
+
+async def help_(update: Update, context: BotContext, resident: Resident, t: Translator) -> None:
+    text = help_text(t, context.core.settings.office_contact)
+    if resident.consent_at is None:  # no menu before consent
+        await reply(update, text)
+    else:
+        await show_menu(update, t, text)
 
 
 async def help_command(update: Update, context: BotContext) -> None:

@@ -20,6 +20,8 @@ stateDiagram-v2
 
 from __future__ import annotations
 
+import warnings
+
 from telegram import Update
 from telegram.ext import (
     BaseHandler,
@@ -29,6 +31,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.warnings import PTBUserWarning
 
 from bot.i18n import Translator
 from bot.models import Resident
@@ -44,6 +47,9 @@ from handlers.common import (
     show_menu,
     who,
 )
+
+# Intended: buttons belong to the chat's conversation, not to one message (PTB warns anyway).
+warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
 
 LANGUAGE, CONSENT, CODE = "onboarding:language", "onboarding:consent", "onboarding:code"
 END = ConversationHandler.END

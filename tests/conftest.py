@@ -8,22 +8,18 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
-from telegram import Update
 
 from bot import migrate
-from bot.app import build
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.core import Core
 from bot.db import Base
 from bot.fakeapi import FakeBotAPI
-from bot.models import Resident
-from bot.services import residents
+from tests.support import Harness
 
 ROME = ZoneInfo("Europe/Rome")
 TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
@@ -66,46 +62,6 @@ async def empty_tables(core: Core) -> None:
                 await connection.execute(text(f"DELETE FROM {table}"))
 
 
-class Harness:
-    """The real Application wired to the fake Bot API; `restart()` is a process restart."""
-
-    def __init__(self, core: Core, fake: FakeBotAPI) -> None:
-        self.core, self.fake = core, fake
-        self.errors: list[BaseException] = []
-        self.app: Any = None
-
-    async def start(self) -> None:
-        self.app = build(self.core, request=self.fake)
-
-        async def record(update: object, context: Any) -> None:
-            self.errors.append(context.error)
-
-        self.app.add_error_handler(record)
-        self.fake.deliver = self.deliver
-        await self.app.initialize()
-        assert self.app.post_init is not None
-        await self.app.post_init(self.app)
-        await self.app.start()
-
-    async def deliver(self, payload: dict[str, Any]) -> None:
-        await self.app.process_update(Update.de_json(payload, self.app.bot))
-
-    async def stop(self) -> None:
-        if self.app is not None and self.app.running:
-            await self.app.stop()
-        if self.app is not None:
-            await self.app.shutdown()
-
-    async def restart(self) -> None:
-        await self.stop()
-        await self.start()
-
-    def check(self) -> None:
-        """Nothing the bot did may have failed, even where PTB only logged it."""
-        assert self.errors == [], self.errors
-        assert self.fake.violations == [], self.fake.violations
-
-
 @pytest.fixture
 def fake() -> FakeBotAPI:
     return FakeBotAPI(bot_username="qmondo_demo_bot")
@@ -118,11 +74,6 @@ async def harness(core: Core, fake: FakeBotAPI) -> AsyncIterator[Harness]:
     yield harness
     await harness.stop()
     harness.check()
-
-
-async def tenant(core: Core, code: str = "A101", name: str = "Amina Haddad") -> Resident:
-    """A tenant record, as the municipality's data would create it."""
-    return await residents.add_record(core, code, name, building="A", stair="1", unit="3")
 
 
 @pytest.fixture

@@ -1,0 +1,71 @@
+"""Helpers for the tests: the application harness, factories, and what a person reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Update
+
+from bot.app import build
+from bot.core import Core
+from bot.fakeapi import FakeBotAPI, parse_html
+from bot.i18n import Translator
+from bot.models import Resident
+from bot.services import residents
+
+
+class Harness:
+    """The real Application wired to the fake Bot API; `restart()` is a process restart."""
+
+    def __init__(self, core: Core, fake: FakeBotAPI) -> None:
+        self.core, self.fake = core, fake
+        self.errors: list[BaseException] = []
+        self.app: Any = None
+
+    async def start(self) -> None:
+        self.app = build(self.core, request=self.fake)
+
+        async def record(update: object, context: Any) -> None:
+            self.errors.append(context.error)
+
+        self.app.add_error_handler(record)
+        self.fake.deliver = self.deliver
+        await self.app.initialize()
+        assert self.app.post_init is not None
+        await self.app.post_init(self.app)
+        await self.app.start()
+
+    async def deliver(self, payload: dict[str, Any]) -> None:
+        await self.app.process_update(Update.de_json(payload, self.app.bot))
+
+    async def stop(self) -> None:
+        if self.app is not None and self.app.running:
+            await self.app.stop()
+        if self.app is not None:
+            await self.app.shutdown()
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+    def check(self) -> None:
+        """Nothing the bot did may have failed, even where PTB only logged it."""
+        assert self.errors == [], self.errors
+        assert self.fake.violations == [], self.fake.violations
+
+
+async def tenant(core: Core, code: str = "A101", name: str = "Amina Haddad") -> Resident:
+    """A tenant record, as the municipality's data would create it."""
+    return await residents.add_record(core, code, name, building="A", stair="1", unit="3")
+
+
+
+
+def seen(t: Translator, msgid: str, **params: object) -> str:
+    """What the resident reads: the translated text, HTML parsed away."""
+    return read(t._(msgid, **params))
+
+
+def read(html: str) -> str:
+    """Telegram HTML as the person sees it."""
+    return parse_html(html).text

@@ -17,7 +17,7 @@ import json
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import PurePosixPath
 from typing import Any
@@ -26,11 +26,10 @@ from urllib.parse import unquote
 from telegram.error import TimedOut
 from telegram.request import BaseRequest, RequestData
 
-from bot.fakeapi.html import parse_html, utf16_len
-from bot.fakeapi.spec import Upload, load_spec
-
-JSON = dict[str, Any]
-Button = tuple[str, str | None]  # (label, callback_data or url)
+from bot.fakeapi.html import parse_html
+from bot.fakeapi.spec import JSON, Upload, load_spec
+from bot.fakeapi.state import FakeChat, FakeMessage, StoredFile
+from bot.fakeapi.users import FakeUser
 
 BLOCKED = "Forbidden: bot was blocked by the user"
 NOT_MODIFIED = (
@@ -58,79 +57,6 @@ class ApiError(Exception):
         super().__init__(description)
         self.status, self.description = status, description
         self.violation, self.retry_after = violation, retry_after
-
-
-@dataclass
-class FakeMessage:
-    """A message as a chat sees it. text/caption are the visible texts (HTML parsed)."""
-
-    message_id: int
-    chat_id: int
-    date: int
-    from_user: bool = False  # sent by a user (True) or by the bot (False)
-    sender_id: int | None = None
-    text: str | None = None
-    raw_text: str | None = None
-    parse_mode: str | None = None
-    inline_keyboard: list[list[Button]] = field(default_factory=list)
-    reply_keyboard: list[list[str]] | None = None
-    keyboard_removed: bool = False
-    photo: bytes | None = None
-    document: tuple[str, bytes | None] | None = None  # (filename, content)
-    caption: str | None = None
-    contact: JSON | None = None
-    protect_content: bool = False
-    edited: bool = False
-    deleted: bool = False
-    raw: JSON = field(default_factory=dict, repr=False)  # the Telegram Message dict
-
-    @property
-    def buttons(self) -> list[str]:
-        return [label for row in self.inline_keyboard for label, _ in row]
-
-
-@dataclass
-class FakeChat:
-    id: int
-    type: str = "private"
-    title: str | None = None
-    username: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    messages: list[FakeMessage] = field(default_factory=list)
-    keyboard: list[list[str]] | None = None  # reply keyboard currently shown
-    next_message_id: int = 1
-
-    def to_dict(self) -> JSON:
-        data: JSON = {"id": self.id, "type": self.type}
-        for key in ("title", "username", "first_name", "last_name"):
-            if getattr(self, key) is not None:
-                data[key] = getattr(self, key)
-        return data
-
-    def message(self, message_id: int) -> FakeMessage | None:
-        return next((m for m in self.messages if m.message_id == message_id), None)
-
-    def add(self, message: FakeMessage) -> FakeMessage:
-        self.messages.append(message)
-        self.next_message_id += 1
-        return message
-
-
-@dataclass
-class StoredFile:
-    file_id: str
-    file_unique_id: str
-    file_path: str
-    content: bytes | None
-    filename: str
-    mime_type: str | None
-
-    def to_dict(self) -> JSON:
-        data: JSON = {"file_id": self.file_id, "file_unique_id": self.file_unique_id}
-        if self.content is not None:
-            data["file_size"] = len(self.content)
-        return data
 
 
 @dataclass
@@ -827,183 +753,3 @@ def _set_markup(message: FakeMessage, chat: FakeChat | None, markup: Any) -> Non
 def _scope_key(params: JSON) -> tuple[str, str]:
     scope = _json(params.get("scope")) or {"type": "default"}
     return json.dumps(scope, sort_keys=True), params.get("language_code", "")
-
-
-class FakeUser:
-    """A Telegram user driving the bot: each action records the user's message in the chat,
-    builds a Telegram-shaped update (checked against the spec) and awaits fake.deliver(update).
-    """
-
-    def __init__(
-        self,
-        fake: FakeBotAPI,
-        user_id: int,
-        first_name: str,
-        last_name: str | None,
-        username: str | None,
-        language_code: str | None,
-        chat_id: int,
-    ) -> None:
-        self.fake, self.id, self.chat_id = fake, user_id, chat_id
-        self.first_name, self.last_name = first_name, last_name
-        self.username, self.language_code = username, language_code
-
-    def to_dict(self) -> JSON:
-        data: JSON = {"id": self.id, "is_bot": False, "first_name": self.first_name}
-        for key in ("last_name", "username", "language_code"):
-            if getattr(self, key) is not None:
-                data[key] = getattr(self, key)
-        return data
-
-    def in_group(
-        self, chat_id: int, chat_type: str = "group", title: str | None = None
-    ) -> FakeUser:
-        """The same person, acting in a group chat (created if the fake doesn't know it yet)."""
-        self.fake.add_chat(chat_id, chat_type, title=title or f"Group {chat_id}")
-        return FakeUser(
-            self.fake,
-            self.id,
-            self.first_name,
-            self.last_name,
-            self.username,
-            self.language_code,
-            chat_id,
-        )
-
-    # -- what the user sees ---------------------------------------------------------------
-
-    @property
-    def chat(self) -> FakeChat:
-        return self.fake.chat(self.chat_id)
-
-    @property
-    def messages(self) -> list[FakeMessage]:
-        """The bot's messages in this chat that were not deleted."""
-        return [m for m in self.chat.messages if not m.from_user and not m.deleted]
-
-    @property
-    def last(self) -> FakeMessage | None:
-        return self.messages[-1] if self.messages else None
-
-    @property
-    def buttons(self) -> list[str]:
-        """Labels of the inline buttons on the last bot message that has some."""
-        message = self._keyboard_message()
-        return message.buttons if message else []
-
-    @property
-    def keyboard(self) -> list[str]:
-        """Labels of the reply keyboard currently shown, flattened."""
-        return [label for row in self.chat.keyboard or [] for label in row]
-
-    # -- actions --------------------------------------------------------------------------
-
-    async def send(self, text: str) -> JSON:
-        extra: JSON = {"text": text}
-        if text.startswith("/"):  # Telegram marks the leading command; CommandHandler needs it
-            command = text.split(maxsplit=1)[0]
-            extra["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_len(command)}]
-        return await self._send_message(extra, text=text, raw_text=text)
-
-    async def tap(self, label: str) -> JSON:
-        """Tap a reply-keyboard button: only possible if it is on the keyboard shown."""
-        if label not in self.keyboard:
-            raise AssertionError(f"no reply keyboard button {label!r}; keyboard: {self.keyboard}")
-        return await self.send(label)
-
-    async def press(self, label: str, message_id: int | None = None) -> JSON:
-        """Press the inline button labelled `label` on the last bot message with a keyboard."""
-        message = self._keyboard_message(message_id)
-        if message is None:
-            raise AssertionError(f"no bot message with inline buttons in chat {self.chat_id}")
-        rows = message.raw.get("reply_markup", {}).get("inline_keyboard", [])
-        button = next((b for row in rows for b in row if b["text"] == label), None)
-        if button is None:
-            raise AssertionError(f"no inline button {label!r}; buttons: {message.buttons}")
-        if "callback_data" not in button:
-            raise AssertionError(f"button {label!r} is not a callback button: {button}")
-        return await self._callback(button["callback_data"], message)
-
-    async def press_data(self, data: str, message_id: int | None = None) -> JSON:
-        """A raw (possibly forged) callback query, as a modified client could send."""
-        message = (
-            self.chat.message(message_id)
-            if message_id is not None
-            else self._keyboard_message() or self.last
-        )
-        return await self._callback(data, message)
-
-    async def send_document(
-        self,
-        filename: str,
-        content: bytes,
-        mime_type: str = "application/octet-stream",
-        caption: str | None = None,
-    ) -> JSON:
-        stored = self.fake.store_file(content, filename, mime_type, "documents")
-        extra: JSON = {
-            "document": {**stored.to_dict(), "file_name": filename, "mime_type": mime_type}
-        }
-        if caption:
-            extra["caption"] = caption
-        return await self._send_message(extra, document=(filename, content), caption=caption)
-
-    async def send_contact(
-        self, phone: str, first_name: str | None = None, last_name: str | None = None
-    ) -> JSON:
-        """Share a contact; with the defaults it is the user's own (user_id set, like Telegram)."""
-        contact: JSON = {
-            "phone_number": phone,
-            "first_name": first_name or self.first_name,
-            "user_id": self.id,
-        }
-        if last_name:
-            contact["last_name"] = last_name
-        return await self._send_message({"contact": contact}, contact=contact)
-
-    # -- internals ------------------------------------------------------------------------
-
-    def _keyboard_message(self, message_id: int | None = None) -> FakeMessage | None:
-        candidates = [m for m in self.messages if m.inline_keyboard]
-        if message_id is not None:
-            candidates = [m for m in candidates if m.message_id == message_id]
-        return candidates[-1] if candidates else None
-
-    async def _send_message(self, extra: JSON, **fields: Any) -> JSON:
-        chat = self.chat
-        message = FakeMessage(
-            chat.next_message_id,
-            chat.id,
-            int(self.fake.clock()),
-            from_user=True,
-            sender_id=self.id,
-            **fields,
-        )
-        message.raw = {
-            "message_id": message.message_id,
-            "from": self.to_dict(),
-            "chat": chat.to_dict(),
-            "date": message.date,
-            **extra,
-        }
-        chat.add(message)
-        return await self._deliver("message", message.raw)
-
-    async def _callback(self, data: str, message: FakeMessage | None) -> JSON:
-        query: JSON = {
-            "id": self.fake.open_callback_query(),
-            "from": self.to_dict(),
-            "chat_instance": str(abs(self.chat_id) * 31 + 7),
-            "data": data,
-        }
-        if message is not None:
-            query["message"] = json.loads(json.dumps(message.raw))  # a snapshot, like Telegram
-        return await self._deliver("callback_query", query)
-
-    async def _deliver(self, kind: str, payload: JSON) -> JSON:
-        update = {"update_id": self.fake.next_id(), kind: payload}
-        errors = self.fake.spec.validate_object("Update", update)
-        if errors:  # a bug in the fake itself, not in the bot
-            raise AssertionError(f"the fake built an invalid update: {errors}")
-        await self.fake.deliver(update)
-        return update

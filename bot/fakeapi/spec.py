@@ -33,6 +33,8 @@ INLINE_BUTTON_ACTIONS = (
     "pay",
 )
 
+JSON = dict[str, Any]  # a decoded Bot API object
+
 
 @dataclass(frozen=True)
 class Upload:

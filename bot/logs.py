@@ -1,8 +1,22 @@
-"""Logging without secrets: the token is masked in every line, tracebacks included."""
+"""Logging without secrets or personal data.
+
+The token is masked in every line, tracebacks included. Libraries that log request payloads
+at DEBUG (PTB logs every Bot API call with its text; httpx logs URLs, which carry the token)
+are held above that level whatever level the bot runs at.
+"""
 
 from __future__ import annotations
 
 import logging
+
+# logger -> the most detailed level it may log at
+LIBRARY_FLOORS = {
+    "telegram": logging.INFO,
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "apscheduler": logging.WARNING,
+    "aiosqlite": logging.INFO,
+}
 
 
 class RedactingFormatter(logging.Formatter):
@@ -17,10 +31,13 @@ class RedactingFormatter(logging.Formatter):
         return text
 
 
+def limit_libraries(level: int) -> None:
+    for name, floor in LIBRARY_FLOORS.items():
+        logging.getLogger(name).setLevel(max(level, floor))
+
+
 def setup(token: str | None, level: int = logging.INFO) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(RedactingFormatter([token or ""]))
     logging.basicConfig(level=level, handlers=[handler], force=True)
-    # httpx logs every request URL, and Telegram's URLs contain the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    limit_libraries(level)

@@ -5,12 +5,22 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
-from handlers.common import BotContext, reply, unknown_command, who
+from handlers.common import BotContext, reply, show_menu, unknown_command, who
 
 
 async def command(update: Update, context: BotContext) -> None:
     _, t = await who(update, context)
     await unknown_command(update, t)
+
+
+async def not_text(update: Update, context: BotContext) -> None:
+    """Voice notes, photos, stickers: say plainly what the bot can read."""
+    resident, t = await who(update, context)
+    text = t._("I can only read text and buttons. Please use the buttons below.")
+    if resident.consent_at is None:
+        await reply(update, t._("I can only read text and buttons. Send /start to begin."))
+    else:
+        await show_menu(update, t, text)
 
 
 async def old_button(update: Update, context: BotContext) -> None:
@@ -31,5 +41,6 @@ def handlers() -> list[BaseHandler[Update, BotContext, object]]:
     return [
         MessageHandler(filters.COMMAND & filters.ChatType.GROUPS, group),
         MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, command),
+        MessageHandler(~filters.TEXT & filters.ChatType.PRIVATE, not_text),
         CallbackQueryHandler(old_button),
     ]

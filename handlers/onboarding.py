@@ -57,15 +57,28 @@ PRIVATE = filters.ChatType.PRIVATE
 
 
 async def start(update: Update, context: BotContext) -> str | int:
+    """/start [CODE] (a QR code on a letter opens it with the code)."""
+    return await enter(update, context, starting=True)
+
+
+async def link(update: Update, context: BotContext) -> str | int:
+    """/link [CODE]: link this chat to a tenant record."""
+    return await enter(update, context, starting=False)
+
+
+async def enter(update: Update, context: BotContext, starting: bool) -> str | int:
     resident, t = await who(update, context)
-    resident = await residents.restart(context.core, resident.id)
+    if starting:
+        resident = await residents.restart(context.core, resident.id)
     code = context.args[0] if context.args else None
     if resident.consent_at is None:
-        if code:
+        if code:  # kept until the resident has agreed to the privacy notice
             await linking.hold_for_consent(context.core, resident.id, code)
         return await ask_language(update, context, t)
     if code:
         return await try_code(update, context, resident, t, code)
+    if not starting:
+        return await ask_code(update, t)
     await show_menu(update, t, t._("Welcome back! Choose from the menu below."))
     return END
 
@@ -130,19 +143,6 @@ async def ask_code(update: Update, t: Translator) -> str:
         reply_markup=buttons([(t._("Skip"), "code:skip")]),
     )
     return CODE
-
-
-async def link(update: Update, context: BotContext) -> str | int:
-    """/link [CODE]: link this chat to a tenant record."""
-    resident, t = await who(update, context)
-    code = context.args[0] if context.args else None
-    if resident.consent_at is None:
-        if code:
-            await linking.hold_for_consent(context.core, resident.id, code)
-        return await ask_language(update, context, t)
-    if code:
-        return await try_code(update, context, resident, t, code)
-    return await ask_code(update, t)
 
 
 async def typed_code(update: Update, context: BotContext) -> str | int:

@@ -1,0 +1,75 @@
+"""The bot never dies on a message, answers what it cannot read, and logs nothing personal."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bot import logs
+from bot.core import Core
+from bot.fakeapi import FakeBotAPI
+from bot.services import linking
+from tests.support import Harness, seen, tenant
+
+
+async def test_files_and_contacts_get_a_plain_answer(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    user = fake.user(8201, first_name="Amina", language_code="it")
+    it = core.catalogs.translator("it")
+    await user.send_document("lettera.pdf", b"%PDF-1.4", "application/pdf")
+    assert user.last.text == seen(it, "I can only read text and buttons. Send /start to begin.")
+    await user.send("/start")
+    await user.press("Italiano")
+    await user.press(it._("✅ I agree"))
+    await user.press(it._("Skip"))
+    await user.send_contact("+39 333 1234567", "Amina")
+    assert user.last.text == seen(
+        it, "I can only read text and buttons. Please use the buttons below."
+    )
+    assert user.keyboard  # the menu is offered again
+
+
+async def test_a_failed_send_is_apologised_for_and_the_next_message_works(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    user = fake.user(8202, first_name="Amina", language_code="es")
+    fake.fail("sendMessage", status=502, times=1)
+    await user.send("/start")
+    es = core.catalogs.translator("es")
+    assert user.last.text == seen(es, "Sorry, something went wrong. Please try again.")
+    assert len(harness.errors) == 1  # recorded, then forgiven: this test caused it
+    harness.errors.clear()
+    await user.send("/start")
+    assert user.buttons[0] == "Italiano"
+
+
+@pytest.fixture
+def library_levels():
+    saved = {name: logging.getLogger(name).level for name in logs.LIBRARY_FLOORS}
+    yield
+    for name, level in saved.items():
+        logging.getLogger(name).setLevel(level)
+
+
+async def test_logs_carry_no_names_texts_codes_or_token(
+    harness: Harness, core: Core, fake: FakeBotAPI, caplog: pytest.LogCaptureFixture,
+    library_levels: None,
+):
+    logs.limit_libraries(logging.DEBUG)  # as `qmondo-bot run` does, even at the most verbose
+    caplog.set_level(logging.DEBUG)
+    await tenant(core, "A101", "Zuleika Marchetti")
+    issued = await linking.issue(core, "A101")
+    user = fake.user(8203, first_name="Zuleika", language_code="it")
+    fake.fail("sendMessage", status=502, times=1)  # an error path, which logs
+    await user.send(f"/start {issued.code}")
+    harness.errors.clear()
+    await user.send(f"/start {issued.code}")
+    await user.press("Italiano")
+    await user.press(core.catalogs.translator("it")._("✅ I agree"))
+    await user.send("il mio numero è 3331234567")
+    logged = caplog.text
+    assert logged  # something was logged, so the check below means something
+    for secret in ("Zuleika", "Marchetti", issued.code, "3331234567", core.settings.telegram_token):
+        assert secret not in logged

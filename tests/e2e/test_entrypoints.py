@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bot.cli import main
@@ -81,6 +83,46 @@ async def test_polling_mode_answers_through_get_updates(core: Core, fake: FakeBo
     try:
         user = fake.user(8101, first_name="Amina", language_code="it")
         await user.send("/start")
+        for _ in range(200):
+            if user.messages:
+                break
+            await asyncio.sleep(0.02)
+        assert user.buttons[0] == "Italiano"
+    finally:
+        await harness.app.updater.stop()
+        await harness.stop()
+    harness.check()
+
+
+async def test_webhook_mode_takes_updates_with_the_secret_only(core: Core, fake: FakeBotAPI):
+    """The path `qmondo-bot run` takes when QMONDO_WEBHOOK_URL is set, on loopback."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    harness = Harness(core, fake)
+    await harness.start()
+    user = fake.user(8102, first_name="Amina", language_code="it")
+    updates: list[dict] = []
+
+    async def collect(payload: dict) -> None:
+        updates.append(payload)
+
+    fake.deliver = collect
+    await user.send("/start")  # builds a Telegram-shaped update without delivering it
+    await harness.app.updater.start_webhook(
+        listen="127.0.0.1", port=port, url_path="hook",
+        webhook_url="https://bot.qmondo.test/hook", secret_token="s3cret",
+    )
+    try:
+        assert fake.webhook_url == "https://bot.qmondo.test/hook"
+        async with httpx.AsyncClient() as client:
+            url = f"http://127.0.0.1:{port}/hook"
+            refused = await client.post(url, json=updates[0])
+            assert refused.status_code == 403  # no secret: not from Telegram
+            accepted = await client.post(
+                url, json=updates[0], headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
+            )
+            assert accepted.status_code == 200
         for _ in range(200):
             if user.messages:
                 break

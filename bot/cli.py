@@ -145,7 +145,8 @@ def resident_add(settings: Settings, args: argparse.Namespace) -> int:
 def linkcode(settings: Settings, args: argparse.Namespace) -> int:
     async def work(core: Core) -> int:
         issued = await linking.issue(core, args.tenant_code)
-        print(f"code: {issued.display}  (valid until {issued.expires_at:%Y-%m-%d %H:%M} UTC)")
+        until = issued.expires_at.astimezone(settings.tz)
+        print(f"code: {issued.display}  (valid until {until:%d/%m/%Y %H:%M} {settings.timezone})")
         username = settings.bot_username or await bot_username(settings)
         if username:
             link = qr.deep_link(username, issued.code)

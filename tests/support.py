@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from telegram import Update
@@ -69,3 +71,12 @@ def seen(t: Translator, msgid: str, **params: object) -> str:
 def read(html: str) -> str:
     """Telegram HTML as the person sees it."""
     return parse_html(html).text
+
+
+async def eventually(condition: Callable[[], object], seconds: float = 4.0) -> None:
+    """Wait for work the bot does on its own (polling, webhook) to show."""
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the condition did not become true in time")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import subprocess
@@ -15,7 +14,7 @@ import pytest
 from bot.cli import main
 from bot.core import Core
 from bot.fakeapi import FakeBotAPI
-from tests.support import Harness, read
+from tests.support import Harness, eventually, read
 
 ENV_KEEP = ("PATH", "HOME", "LANG", "SYSTEMROOT")
 
@@ -83,10 +82,7 @@ async def test_polling_mode_answers_through_get_updates(core: Core, fake: FakeBo
     try:
         user = fake.user(8101, first_name="Amina", language_code="it")
         await user.send("/start")
-        for _ in range(200):
-            if user.messages:
-                break
-            await asyncio.sleep(0.02)
+        await eventually(lambda: user.messages)
         assert user.buttons[0] == "Italiano"
     finally:
         await harness.app.updater.stop()
@@ -123,10 +119,7 @@ async def test_webhook_mode_takes_updates_with_the_secret_only(core: Core, fake:
                 url, json=updates[0], headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
             )
             assert accepted.status_code == 200
-        for _ in range(200):
-            if user.messages:
-                break
-            await asyncio.sleep(0.02)
+        await eventually(lambda: user.messages)
         assert user.buttons[0] == "Italiano"
     finally:
         await harness.app.updater.stop()

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import socket
+import sqlite3
 import subprocess
 import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -125,3 +131,68 @@ async def test_webhook_mode_takes_updates_with_the_secret_only(core: Core, fake:
         await harness.app.updater.stop()
         await harness.stop()
     harness.check()
+
+
+class LoopbackBotAPI(ThreadingHTTPServer):
+    """Just enough of the Bot API over HTTP for a real `qmondo-bot run` process to start."""
+
+    def __init__(self) -> None:
+        self.methods: list[str] = []
+        super().__init__(("127.0.0.1", 0), self.Handler)
+
+    class Handler(BaseHTTPRequestHandler):
+        server: LoopbackBotAPI
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            method = self.path.rsplit("/", 1)[-1]
+            self.server.methods.append(method)
+            result: object = True
+            if method == "getMe":
+                result = {"id": 1000, "is_bot": True, "first_name": "QMondo",
+                          "username": "qmondo_demo_bot"}
+            elif method == "getUpdates":
+                time.sleep(0.2)
+                result = []
+            body = json.dumps({"ok": True, "result": result}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+
+def test_run_migrates_polls_and_stops_cleanly_on_sigterm(tmp_path: Path):
+    api = LoopbackBotAPI()
+    threading.Thread(target=api.serve_forever, daemon=True).start()
+    token = "424242:RUN-TOKEN-never-logged"
+    env = {k: v for k, v in os.environ.items() if k in ENV_KEEP} | {
+        "QMONDO_TELEGRAM_TOKEN": token,
+        "QMONDO_BOT_API_URL": f"http://127.0.0.1:{api.server_address[1]}/bot",
+        "QMONDO_DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite3'}",
+        "QMONDO_OPERATOR_IDS": "9001",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run"], cwd=tmp_path, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while "getUpdates" not in api.methods and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "getUpdates" in api.methods, "the bot never started polling"
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+        api.shutdown()
+    assert process.returncode == 0
+    assert "polling" in err
+    assert token not in out + err
+    assert {"getMe", "setMyCommands"} <= set(api.methods)
+    with sqlite3.connect(tmp_path / "run.sqlite3") as db:
+        operator = db.execute("SELECT role FROM residents WHERE telegram_user_id = 9001").fetchone()
+    assert operator == ("operator",)

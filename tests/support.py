@@ -41,6 +41,8 @@ class Harness:
         await self.app.process_update(Update.de_json(payload, self.app.bot))
 
     async def stop(self) -> None:
+        if self.app is not None and self.app.updater and self.app.updater.running:
+            await self.app.updater.stop()
         if self.app is not None and self.app.running:
             await self.app.stop()
         if self.app is not None:

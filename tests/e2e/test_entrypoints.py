@@ -79,30 +79,23 @@ def test_the_scripted_demo_speaks_arabic(tmp_path: Path, core: Core):
     assert "Traceback" not in result.stdout + result.stderr
 
 
-async def test_polling_mode_answers_through_get_updates(core: Core, fake: FakeBotAPI):
+async def test_polling_mode_answers_through_get_updates(harness: Harness, fake: FakeBotAPI):
     """The path `qmondo-bot run` takes: the Updater long-polls getUpdates."""
-    harness = Harness(core, fake)
-    await harness.start()
     fake.deliver = fake.enqueue  # updates now reach the bot only through getUpdates
     await harness.app.updater.start_polling(poll_interval=0.0, timeout=1)
-    try:
-        user = fake.user(8101, first_name="Amina", language_code="it")
-        await user.send("/start")
-        await eventually(lambda: user.messages)
-        assert user.buttons[0] == "Italiano"
-    finally:
-        await harness.app.updater.stop()
-        await harness.stop()
-    harness.check()
+    user = fake.user(8101, first_name="Amina", language_code="it")
+    await user.send("/start")
+    await eventually(lambda: user.messages)
+    assert user.buttons[0] == "Italiano"
 
 
-async def test_webhook_mode_takes_updates_with_the_secret_only(core: Core, fake: FakeBotAPI):
+async def test_webhook_mode_takes_updates_with_the_secret_only(
+    harness: Harness, fake: FakeBotAPI
+):
     """The path `qmondo-bot run` takes when QMONDO_WEBHOOK_URL is set, on loopback."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    harness = Harness(core, fake)
-    await harness.start()
     user = fake.user(8102, first_name="Amina", language_code="it")
     updates: list[dict] = []
 
@@ -115,22 +108,17 @@ async def test_webhook_mode_takes_updates_with_the_secret_only(core: Core, fake:
         listen="127.0.0.1", port=port, url_path="hook",
         webhook_url="https://bot.qmondo.test/hook", secret_token="s3cret",
     )
-    try:
-        assert fake.webhook_url == "https://bot.qmondo.test/hook"
-        async with httpx.AsyncClient() as client:
-            url = f"http://127.0.0.1:{port}/hook"
-            refused = await client.post(url, json=updates[0])
-            assert refused.status_code == 403  # no secret: not from Telegram
-            accepted = await client.post(
-                url, json=updates[0], headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
-            )
-            assert accepted.status_code == 200
-        await eventually(lambda: user.messages)
-        assert user.buttons[0] == "Italiano"
-    finally:
-        await harness.app.updater.stop()
-        await harness.stop()
-    harness.check()
+    assert fake.webhook_url == "https://bot.qmondo.test/hook"
+    async with httpx.AsyncClient() as client:
+        url = f"http://127.0.0.1:{port}/hook"
+        refused = await client.post(url, json=updates[0])
+        assert refused.status_code == 403  # no secret: not from Telegram
+        accepted = await client.post(
+            url, json=updates[0], headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
+        )
+        assert accepted.status_code == 200
+    await eventually(lambda: user.messages)
+    assert user.buttons[0] == "Italiano"
 
 
 class LoopbackBotAPI(ThreadingHTTPServer):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from functools import wraps
+from functools import lru_cache, wraps
 from typing import Any
 
 from telegram import (
@@ -18,7 +18,7 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.core import Core
-from bot.i18n import N_, Translator
+from bot.i18n import N_, Catalogs, Translator
 from bot.models import Resident
 from bot.services import residents
 
@@ -63,11 +63,13 @@ async def show_menu(update: Update, t: Translator, text: str) -> None:
 
 def menu_action(core: Core, text: str) -> str | None:
     """Which menu button this text is, in any language (a keyboard may predate a change)."""
-    for t in core.catalogs.all():
-        for action, msgid in MENU_ITEMS.items():
-            if t._(msgid) == text:
-                return action
-    return None
+    return _menu_labels(core.catalogs).get(text)
+
+
+@lru_cache(maxsize=4)
+def _menu_labels(catalogs: Catalogs) -> dict[str, str]:
+    """Label -> action for every language, built once per set of catalogs."""
+    return {t._(msgid): action for t in catalogs.all() for action, msgid in MENU_ITEMS.items()}
 
 
 def buttons(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:

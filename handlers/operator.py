@@ -16,10 +16,10 @@ from handlers.common import BotContext, operators_only, reply
 @operators_only
 async def linkcode(update: Update, context: BotContext, operator: Resident, t: Translator) -> None:
     """/linkcode TENANT_CODE: a single-use code, its deep link and a QR image for the letter."""
-    if len(context.args or []) != 1:
+    if not context.args or len(context.args) != 1:
         await reply(update, t._("Write it like this: /linkcode TENANT_CODE"))
         return
-    tenant_code = (context.args or [""])[0]
+    tenant_code = context.args[0]
     try:
         issued = await linking.issue(context.core, tenant_code)
     except linking.UnknownTenant:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from telegram import Update
@@ -10,22 +11,46 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
 import handlers
+from bot import scheduler
 from bot.core import Core
+from bot.delivery.sender import Sender
 from bot.models import Role
 from bot.persistence import ConversationPersistence
 from bot.services import linking, residents
+from bot.telegram_channel import TelegramChannel
 from handlers import commands
 from handlers.common import BotContext, core_of, reply, who
 
 log = logging.getLogger(__name__)
+# Opt in to PTB's coming time periods (timedelta, not int seconds) and so to no warnings.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 HOUSEKEEPING_INTERVAL = 3600  # seconds
 
 
 class QMondoApplication(Application):  # type: ignore[type-arg]
+    """The PTB Application, plus the outbox sender that starts and stops with it."""
+
+    sender: Sender | None = None
+
     async def process_update(self, update: object) -> None:
         await super().process_update(update)
         # Save conversation states now, not up to a minute later: a crash must not lose a step.
         await self.update_persistence()
+
+    async def start(self) -> None:
+        await super().start()
+        self.sender = Sender(core_of(self), TelegramChannel(self.bot))
+        await self.sender.start()
+
+    async def stop(self) -> None:
+        if self.sender is not None:
+            await self.sender.stop()
+            self.sender = None
+        await super().stop()
+
+
+def sender_of(application: Application[Any, Any, Any, Any, Any, Any]) -> Sender | None:
+    return getattr(application, "sender", None)
 
 
 def build(
@@ -71,11 +96,25 @@ async def started(application: Application[Any, Any, Any, Any, Any, Any]) -> Non
     await commands.publish(application.bot, core.catalogs, await residents.operators(core))
     assert application.job_queue is not None
     application.job_queue.run_repeating(
+        sweep,
+        interval=core.settings.tick_seconds,
+        first=core.settings.tick_seconds,
+        name="sweep",
+        job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+    )
+    application.job_queue.run_repeating(
         housekeeping,
         interval=HOUSEKEEPING_INTERVAL,
         first=60,
         name="housekeeping",
         job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+    )
+
+
+async def sweep(context: BotContext) -> None:
+    sender = sender_of(context.application)
+    await scheduler.tick(
+        context.core, TelegramChannel(context.bot), sender.wake if sender else lambda: None
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -34,6 +34,15 @@ class Settings:
     link_code_ttl: timedelta = timedelta(days=7)
     conversation_ttl: timedelta = timedelta(hours=24)
     office_contact: str = ""
+    # Delivery path (bot/delivery): Telegram allows about 30 messages/s in bulk; 25 leaves
+    # room for interactive replies, which never queue behind the outbox.
+    send_rate: float | None = 25.0  # messages per second; None: no cap
+    send_concurrency: int = 16  # calls in flight, so the rate holds with slow API answers
+    send_max_attempts: int = 5
+    send_lease: timedelta = timedelta(seconds=60)  # a claim older than this was lost in a crash
+    quiet_start: time = time(20, 0)  # non-urgent messages wait from here...
+    quiet_end: time = time(9, 0)  # ...to here, in the configured time zone
+    tick_seconds: float = 2.0  # the scheduler's sweep: scheduled broadcasts, progress reports
 
     @property
     def tz(self) -> ZoneInfo:
@@ -70,6 +79,18 @@ class Settings:
                 days=_int(get("LINK_CODE_TTL_DAYS") or "7", "QMONDO_LINK_CODE_TTL_DAYS")
             ),
             office_contact=get("OFFICE_CONTACT") or "",
+            send_rate=_number(get("SEND_RATE") or "25", "QMONDO_SEND_RATE") or None,
+            send_concurrency=max(
+                1, _int(get("SEND_CONCURRENCY") or "16", "QMONDO_SEND_CONCURRENCY")
+            ),
+            send_max_attempts=max(
+                1, _int(get("SEND_MAX_ATTEMPTS") or "5", "QMONDO_SEND_MAX_ATTEMPTS")
+            ),
+            send_lease=timedelta(
+                seconds=_int(get("SEND_LEASE_SECONDS") or "60", "QMONDO_SEND_LEASE_SECONDS")
+            ),
+            quiet_start=_time(get("QUIET_START") or "20:00", "QMONDO_QUIET_START"),
+            quiet_end=_time(get("QUIET_END") or "09:00", "QMONDO_QUIET_END"),
         )
         try:
             settings.tz  # noqa: B018 - fail at start, not at the first reminder
@@ -83,6 +104,23 @@ def _int(value: str, name: str) -> int:
         return int(value.strip())
     except ValueError:
         raise ConfigError(f"{name}: expected a whole number, got {value!r}") from None
+
+
+def _number(value: str, name: str) -> float:
+    try:
+        number = float(value.strip())
+    except ValueError:
+        raise ConfigError(f"{name}: expected a number, got {value!r}") from None
+    if number < 0:
+        raise ConfigError(f"{name}: expected zero or more, got {value!r}")
+    return number
+
+
+def _time(value: str, name: str) -> time:
+    try:
+        return time.fromisoformat(value.strip())
+    except ValueError:
+        raise ConfigError(f"{name}: expected a time like 09:00, got {value!r}") from None
 
 
 def default_locales_dir() -> Path:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import enum
 import json
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Enum, ForeignKey, Index, String
+from sqlalchemy import JSON, BigInteger, Boolean, Enum, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.db import Base, UTCDateTime
@@ -102,3 +103,83 @@ class ConversationState(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     state: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class BroadcastStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Broadcast(Base):
+    """A notice written by an operator for an audience, sent now or at `send_at`."""
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
+    # "segment" or "segment:option", see bot/services/audiences.py
+    audience: Mapped[str] = mapped_column(String(100), default="linked")
+    # Locale -> the operator's text (Telegram HTML); the default locale's text is required.
+    texts: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    draft_locale: Mapped[str | None] = mapped_column(String(16))  # the version being written
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[BroadcastStatus] = mapped_column(
+        _enum(BroadcastStatus), default=BroadcastStatus.DRAFT
+    )
+    send_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last text of the progress message (a delivery of kind broadcast_progress), so it
+    # is edited only when the figures change.
+    progress_text: Mapped[str | None] = mapped_column(Text)
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    BLOCKED = "blocked"  # the resident blocked the bot
+    EXPIRED = "expired"  # not sent before its expiry
+    SKIPPED = "skipped"  # opted out, unreachable or no chat when its turn came
+
+
+class Delivery(Base):
+    """The outbox: one message for one resident, rendered in their language when sent."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        Index("ix_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_deliveries_broadcast_status", "broadcast_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), index=True
+    )
+    # Unique per message and recipient, so enqueueing twice never sends twice.
+    dedupe_key: Mapped[str] = mapped_column(String(160), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    broadcast_id: Mapped[int | None] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="CASCADE")
+    )
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[DeliveryStatus] = mapped_column(
+        _enum(DeliveryStatus), default=DeliveryStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A short reason code (bot/delivery/outbox.py REASONS), never personal data.
+    last_error: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+
+    resident: Mapped[Resident] = relationship(foreign_keys=[resident_id])

@@ -15,12 +15,15 @@ RESIDENT_COMMANDS = [
     ("start", N_("Start again")),
     ("language", N_("Change language")),
     ("link", N_("Link your tenant record")),
+    ("stop", N_("Stop notices")),
     ("privacy", N_("What we keep about you")),
     ("delete", N_("Delete your data")),
     ("help", N_("Help")),
 ]
 OPERATOR_COMMANDS = [
     ("linkcode", N_("Operators: a link code for a tenant")),
+    ("broadcast", N_("Operators: send a notice")),
+    ("broadcasts", N_("Operators: notices sent and scheduled")),
 ]
 
 

@@ -113,7 +113,10 @@ def operators_only(
     async def checked(update: Update, context: BotContext) -> Any:
         resident, t = await who(update, context)
         if not resident.is_operator:
-            await unknown_command(update, t)
+            if update.callback_query is not None:  # forged, or the role was taken away
+                await update.callback_query.answer(t._("This button is no longer active."))
+            else:
+                await unknown_command(update, t)
             return None
         return await callback(update, context, resident, t)
 

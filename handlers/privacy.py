@@ -1,4 +1,4 @@
-"""/privacy shows what we keep; /delete erases it after a confirmation."""
+"""/privacy shows what we keep; /delete erases it after a confirmation; /stop ends notices."""
 
 from __future__ import annotations
 
@@ -63,9 +63,27 @@ async def answered_delete(update: Update, context: BotContext) -> None:
     )
 
 
+async def stop(update: Update, context: BotContext) -> None:
+    """/stop: no more notices (only the urgent ones required by law); /start turns them on."""
+    resident, t = await who(update, context)
+    if resident.consent_at is None:
+        await reply(update, t._("Send /start to begin."))
+        return
+    await residents.opt_out(context.core, resident.id)
+    await reply(
+        update,
+        t._(
+            "Done: I will not send you notices any more. Only urgent notices that the QMondo "
+            "office must send by law will still reach you. You can still use the menu. "
+            "Send /start to receive notices again."
+        ),
+    )
+
+
 def handlers() -> list[BaseHandler[Update, BotContext, object]]:
     return [
         CommandHandler("privacy", show, filters=PRIVATE),
         CommandHandler("delete", ask_delete, filters=PRIVATE),
+        CommandHandler("stop", stop, filters=PRIVATE),
         CallbackQueryHandler(answered_delete, pattern=r"^delete:(yes|no)$"),
     ]

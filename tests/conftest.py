@@ -41,7 +41,12 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(telegram_token=TOKEN, database_url=database_url, bot_username="qmondo_demo_bot")
+    return Settings(
+        telegram_token=TOKEN,
+        database_url=database_url,
+        bot_username="qmondo_demo_bot",
+        tick_seconds=0.1,  # the scheduler's sweep, fast enough to watch progress in a test
+    )
 
 
 @pytest.fixture

@@ -6,13 +6,14 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import func, select
 from telegram import Update
 
 from bot.app import build
 from bot.core import Core
-from bot.fakeapi import FakeBotAPI, parse_html
+from bot.fakeapi import FakeBotAPI, FakeUser, parse_html
 from bot.i18n import Translator
-from bot.models import Resident
+from bot.models import Delivery, DeliveryStatus, Resident
 from bot.services import residents
 
 
@@ -63,6 +64,35 @@ async def tenant(core: Core, code: str = "A101", name: str = "Amina Haddad") -> 
     return await residents.add_record(core, code, name, building="A", stair="1", unit="3")
 
 
+async def linked(
+    core: Core,
+    fake: FakeBotAPI,
+    user_id: int,
+    locale: str = "it",
+    name: str | None = None,
+    building: str = "A",
+    **fields: Any,
+) -> FakeUser:
+    """A resident who started the bot, agreed to the privacy notice and linked the chat."""
+    now = core.clock.now()
+    name = name or f"Resident {user_id}"
+    async with core.db.session.begin() as session:
+        session.add(
+            Resident(
+                telegram_user_id=user_id,
+                chat_id=user_id,
+                display_name=name.split()[0],
+                full_name=name,
+                locale=locale,
+                consent_at=now,
+                tenant_code=f"T{user_id}",
+                building=building,
+                linked_at=now,
+                created_at=now,
+                **fields,
+            )
+        )
+    return fake.user(user_id, first_name=name.split()[0], language_code=locale)
 
 
 def seen(t: Translator, msgid: str, **params: object) -> str:
@@ -82,3 +112,21 @@ async def eventually(condition: Callable[[], object], seconds: float = 4.0) -> N
             return
         await asyncio.sleep(0.02)
     raise AssertionError("the condition did not become true in time")
+
+
+async def settled(core: Core) -> None:
+    """Wait until the sender has written the outcome of every row it claimed."""
+
+    async def busy() -> bool:
+        async with core.db.session() as session:
+            return bool(
+                await session.scalar(
+                    select(func.count()).where(Delivery.status == DeliveryStatus.SENDING)
+                )
+            )
+
+    for _ in range(200):
+        if not await busy():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the sender did not settle in time")

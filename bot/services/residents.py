@@ -60,6 +60,11 @@ async def restart(core: Core, resident_id: int) -> Resident:
     return await _update(core, resident_id, opted_out=False, unreachable=False)
 
 
+async def opt_out(core: Core, resident_id: int) -> Resident:
+    """/stop: no more notices, but the urgent ones the office must send by law."""
+    return await _update(core, resident_id, opted_out=True)
+
+
 async def choose_locale(core: Core, resident_id: int, locale: str) -> Resident:
     if locale not in core.catalogs.locales:
         raise UnknownLocale(locale)

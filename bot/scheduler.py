@@ -1,0 +1,26 @@
+"""The scheduler's sweep: APScheduler only ticks, the database says what is due.
+
+One repeating job (max one instance, coalesced, recreated at every start) runs `tick`, so
+whatever fell due while the bot was down is picked up at the first tick after a restart.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from bot.core import Core
+from bot.delivery.channel import Channel, DeliveryError
+from bot.services import broadcasts
+
+log = logging.getLogger(__name__)
+
+
+async def tick(core: Core, channel: Channel, wake: Callable[[], None]) -> None:
+    await broadcasts.release_due(core)
+    for chat_id, message_id, message in await broadcasts.progress(core):
+        try:
+            await channel.edit(chat_id, message_id, message)
+        except DeliveryError as error:  # a progress line is not worth a retry
+            log.warning("progress edit failed: %s", error.reason)
+    wake()  # new rows (released broadcasts, reports) go out now, not at the next poll

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.core import Core
 from bot.fakeapi import FakeBotAPI, FakeUser
 from bot.models import Delivery, DeliveryStatus, Resident, Role
-from bot.services import residents
+from bot.services import broadcasts, residents
 from tests.conftest import ROME
 from tests.support import Harness, eventually, linked, read, seen, settled
 
@@ -164,3 +164,127 @@ async def test_quiet_hours_hold_non_urgent_notices_and_opt_out_holds_all_but_urg
             (DeliveryStatus.SENT, None),
         ]
     assert len(notices(stopped)) == 1
+
+
+async def test_scheduled_notices_go_out_at_their_time_and_can_be_cancelled(
+    harness: Harness, core: Core, fake: FakeBotAPI, clock
+):
+    op = await operator(core, fake)
+    marco = await linked(core, fake, 5101, "it", "Marco Rossi")
+    it = core.catalogs.translator("it")
+    for text, when in (("Assemblea stasera", "25/11 18:00"), ("Mercatino", "domani 10:00")):
+        await op.send("/broadcast")
+        await op.press(it._("Everyone linked"))
+        await op.send(text)
+        await op.press(it._("🕒 Send later"))
+        if text == "Mercatino":
+            await op.send("ieri alle tre")
+            assert op.last.text == seen(
+                it, "I could not read that date. Write it like this: 25/12 18:30."
+            )
+            await op.send("01/01/2020 10:00")
+            assert op.last.text == seen(
+                it, "That time has already passed. Please write a later one."
+            )
+        await op.send(when)
+    assert op.last.text.startswith(read(it._("Notice #{id} will go out on", id=2)))
+
+    await op.send("/broadcasts")
+    listing = op.last.text or ""
+    assert "🕒 #1" in listing and "🕒 #2" in listing
+    assert (
+        read(
+            it._(
+                "scheduled for {when}",
+                when=it.datetime(datetime(2026, 11, 25, 18, 0, tzinfo=ROME), "short"),
+            )
+        )
+        in listing
+    )
+    await op.press(it._("Open #{id}", id=2))
+    await op.press(it._("🗑 Cancel this notice"))
+    assert op.last.text == seen(it, "Notice #{id} is cancelled. Nothing was sent.", id=2)
+
+    clock.set(datetime(2026, 11, 25, 18, 0, 30, tzinfo=ROME))
+    await eventually(lambda: notices(marco))
+    assert notices(marco) == [seen(it, NOTICE) + "\n\nAssemblea stasera"]
+    await settled(core)  # outcomes written before the pinned clock jumps past the lease
+    clock.set(datetime(2026, 11, 26, 10, 30, tzinfo=ROME))
+    await eventually(
+        lambda: any("#1" in (m.text or "") and "✅" in (m.text or "") for m in op.messages)
+    )
+    await settled(core)
+    assert len(notices(marco)) == 1  # the cancelled one never went
+    await op.send("/broadcasts")
+    assert "🚫 #2" in (op.last.text or "")
+
+
+async def test_residents_cannot_start_see_or_steer_broadcasts(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    op = await operator(core, fake)
+    amina = await linked(core, fake, 5201, "ar", "Amina Haddad")
+    ar, it = core.catalogs.translator("ar"), core.catalogs.translator("it")
+    unknown = seen(ar, "I don't know this command. Send /help to see what I can do.")
+    for command in ("/broadcast", "/broadcasts"):
+        await amina.send(command)
+        assert amina.last.text == unknown
+    # an operator's draft and a sent notice exist; forged buttons from a resident do nothing
+    await op.send("/broadcast")
+    await op.press(it._("Everyone linked"))
+    await op.send("Riunione")
+    before = len(amina.messages)
+    for data in ("bc:send", "bc:urgent", "bc:aud:linked", "bc:open:1", "bc:drop:1", "bc:cancel"):
+        await amina.press_data(data)
+        assert fake.callback_answers[-1].get("text") == read(
+            ar._("This button is no longer active.")
+        )
+    assert len(amina.messages) == before
+    async with core.db.session() as session:
+        assert await session.scalar(select(Delivery.id)) is None  # nothing was sent
+    # and a resident is never offered the operator commands in the menu
+    assert all(c["command"] != "broadcast" for c in fake.commands[('{"type": "default"}', "ar")])
+
+
+async def test_an_expired_message_is_not_sent_late_and_operators_see_why(
+    harness: Harness, core: Core, fake: FakeBotAPI, clock
+):
+    op = await operator(core, fake)
+    late = await linked(core, fake, 5301, "it", "Paolo Verdi")
+    it = core.catalogs.translator("it")
+    clock.set(datetime(2026, 11, 25, 22, 0, tzinfo=ROME))  # quiet hours: it waits
+    draft = await broadcasts.new_draft(core, (await residents.find(core, 9001)).id, "linked")
+    await broadcasts.set_text(core, draft.id, "Festa alle 23", "Festa alle 23")
+    await broadcasts.send_now(core, draft.id)
+    async with core.db.session.begin() as session:  # an expiry, as reminders will carry
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.kind == "broadcast")
+            .values(expires_at=datetime(2026, 11, 25, 23, 0, tzinfo=ROME))
+        )
+    clock.set(datetime(2026, 11, 26, 9, 0, tzinfo=ROME))
+    harness.app.sender.wake()
+    await eventually(lambda: any((m.text or "").startswith("✅") for m in op.messages))
+    assert notices(late) == []
+    await op.send("/broadcasts")
+    await op.press(it._("Open #{id}", id=draft.id))
+    detail = op.last.text or ""
+    assert read(it._("Expired: {n}", n=2)) in detail  # the operator is linked too
+    assert "Paolo Verdi T5301 — " + read(it._("expired before it could be sent")) in detail
+
+
+async def test_a_notice_is_rendered_in_the_language_the_resident_has_when_it_goes_out(
+    harness: Harness, core: Core, fake: FakeBotAPI, clock
+):
+    await operator(core, fake)
+    amina = await linked(core, fake, 5401, "it", "Amina Haddad")
+    author = (await residents.find(core, 9001)).id
+    draft = await broadcasts.new_draft(core, author, "role:resident")
+    await broadcasts.set_text(core, draft.id, "Corso di cucito", "Corso di cucito")
+    await broadcasts.schedule(core, draft.id, datetime(2026, 11, 25, 12, 0, tzinfo=ROME))
+    await amina.send("/language")
+    await amina.press("العربية")
+    clock.set(datetime(2026, 11, 25, 12, 0, tzinfo=ROME))
+    await eventually(lambda: notices(amina))
+    ar = core.catalogs.translator("ar")
+    assert notices(amina) == [seen(ar, IN_ITALIAN) + "\n\nCorso di cucito"]

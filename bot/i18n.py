@@ -95,6 +95,11 @@ class Translator:
     def datetime(self, value: datetime, fmt: str = "medium") -> str:
         return format_datetime(value, format=fmt, tzinfo=self.tz, locale=self.babel_locale)
 
+    def moment(self, value: datetime) -> str:
+        """A full date with a short time ("giovedì 26 novembre 2026 10:00"), the locale's way."""
+        pattern = str(self.babel_locale.datetime_formats["full"]).replace("'", "")
+        return pattern.format(self.time(value), self.date(value, "full"))
+
     def money(self, cents: int, currency: str = "EUR") -> str:
         amount = Decimal(cents) / 100
         return format_currency(amount, currency, locale=self.babel_locale)

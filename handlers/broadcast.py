@@ -278,7 +278,7 @@ async def wrote_when(
             "Notice #{id} will go out on {when}. /broadcasts lists it, and you can cancel it "
             "there.",
             id=draft.id,
-            when=t.datetime(when, "full"),
+            when=t.moment(when),
         ),
     )
     return END

@@ -236,23 +236,20 @@ async def record(core: Core, outcomes: list[Outcome]) -> None:
 
 async def release(core: Core, ids: list[int]) -> None:
     """Claimed rows that were not sent (the process is stopping) go back to the queue."""
-    if not ids:
-        return
-    async with core.db.session.begin() as session:
-        await session.execute(
-            update(Delivery)
-            .where(Delivery.id.in_(ids), Delivery.status == DeliveryStatus.SENDING)
-            .values(status=DeliveryStatus.PENDING, claimed_at=None)
-        )
+    await _update_held(core, ids, status=DeliveryStatus.PENDING, claimed_at=None)
 
 
 async def renew(core: Core, ids: list[int]) -> None:
     """Extend the lease of rows this process still holds."""
+    await _update_held(core, ids, claimed_at=core.clock.now())
+
+
+async def _update_held(core: Core, ids: list[int], **values: Any) -> None:
     if not ids:
         return
     async with core.db.session.begin() as session:
         await session.execute(
             update(Delivery)
             .where(Delivery.id.in_(ids), Delivery.status == DeliveryStatus.SENDING)
-            .values(claimed_at=core.clock.now())
+            .values(**values)
         )

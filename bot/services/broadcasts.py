@@ -193,16 +193,7 @@ async def release_due(core: Core) -> int:
 async def _start(core: Core, session: AsyncSession, broadcast: Broadcast) -> None:
     now = core.clock.now()
     broadcast.status, broadcast.started_at = BroadcastStatus.SENDING, now
-    if broadcast.author_id is not None:  # the progress message comes first
-        await outbox.enqueue(
-            session,
-            resident_id=broadcast.author_id,
-            kind=PROGRESS,
-            key=f"{PROGRESS}:{broadcast.id}",
-            broadcast_id=broadcast.id,
-            urgent=True,
-            now=now,
-        )
+    await _to_author(session, broadcast, PROGRESS, now)  # the progress message comes first
     await outbox.enqueue_select(
         session,
         audiences.members(broadcast.audience),
@@ -212,6 +203,20 @@ async def _start(core: Core, session: AsyncSession, broadcast: Broadcast) -> Non
         urgent=broadcast.urgent,
         now=now,
     )
+
+
+async def _to_author(session: AsyncSession, broadcast: Broadcast, kind: str, now: datetime) -> None:
+    """Progress and report go to the operator who wrote the notice, whatever the hour."""
+    if broadcast.author_id is not None:
+        await outbox.enqueue(
+            session,
+            resident_id=broadcast.author_id,
+            kind=kind,
+            key=f"{kind}:{broadcast.id}",
+            broadcast_id=broadcast.id,
+            urgent=True,
+            now=now,
+        )
 
 
 # -- figures ----------------------------------------------------------------------------------
@@ -293,16 +298,7 @@ async def progress(core: Core) -> list[tuple[int, int, Outgoing]]:
             done = not any(figures[broadcast.id][s] for s in _OPEN)
             if done:
                 broadcast.status, broadcast.finished_at = BroadcastStatus.DONE, now
-                if broadcast.author_id is not None:
-                    await outbox.enqueue(
-                        session,
-                        resident_id=broadcast.author_id,
-                        kind=REPORT,
-                        key=f"{REPORT}:{broadcast.id}",
-                        broadcast_id=broadcast.id,
-                        urgent=True,
-                        now=now,
-                    )
+                await _to_author(session, broadcast, REPORT, now)
             message = await session.execute(
                 select(Delivery.message_id, Resident.chat_id, Resident.locale)
                 .join(Resident, Resident.id == Delivery.resident_id)

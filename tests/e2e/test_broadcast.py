@@ -187,7 +187,14 @@ async def test_scheduled_notices_go_out_at_their_time_and_can_be_cancelled(
                 it, "That time has already passed. Please write a later one."
             )
         await op.send(when)
-    assert op.last.text.startswith(read(it._("Notice #{id} will go out on", id=2)))
+    tomorrow = datetime(2026, 11, 26, 10, 0, tzinfo=ROME)
+    assert op.last.text == seen(
+        it,
+        "Notice #{id} will go out on {when}. /broadcasts lists it, and you can cancel it there.",
+        id=2,
+        when=it.moment(tomorrow),
+    )
+    assert it.moment(tomorrow) == "giovedì 26 novembre 2026 10:00"
 
     await op.send("/broadcasts")
     listing = op.last.text or ""

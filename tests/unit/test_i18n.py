@@ -136,3 +136,18 @@ def test_plural_forms_follow_the_language(catalogs: Catalogs):
     # Every language renders a number into both forms.
     for t in catalogs.all():
         assert t.number(3) in t.n_(singular, plural, 3)
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        ("it", "giovedì 26 novembre 2026 18:30"),
+        ("en", "Thursday, November 26, 2026, 6:30\u202fPM"),
+        ("zh", "2026年11月26日星期四 18:30"),
+    ],
+)
+def test_a_moment_is_a_full_date_with_a_short_time(
+    catalogs: Catalogs, locale: str, expected: str
+):
+    instant = datetime(2026, 11, 26, 17, 30, tzinfo=ZoneInfo("UTC"))  # 18:30 in Rome
+    assert catalogs.translator(locale).moment(instant) == expected

@@ -10,6 +10,7 @@ from bot.core import Core
 from bot.fakeapi import FakeBotAPI, FakeUser
 from bot.models import Delivery, DeliveryStatus, Resident, Role
 from bot.services import broadcasts, residents
+from handlers.menu import help_text
 from tests.conftest import ROME
 from tests.support import Harness, eventually, linked, read, seen, settled
 
@@ -82,6 +83,8 @@ async def test_faults_lose_nothing_and_blocked_residents_are_marked(
 ):
     op = await operator(core, fake)
     people = [await linked(core, fake, 6000 + i, "it") for i in range(6)]
+    await linked(core, fake, 6006, "it")
+    del fake.chats[6006]  # Telegram no longer knows this chat: it fails at once, no retry
     fake.block(6005)
     fake.fail("sendMessage", status=429, retry_after=1, times=1, chat_id=6000)
     fake.fail("sendMessage", status=502, times=2, chat_id=6001)
@@ -89,7 +92,7 @@ async def test_faults_lose_nothing_and_blocked_residents_are_marked(
     await op.send("/broadcast")
     await op.press(core.catalogs.translator("it")._("Everyone linked"))
     await op.send("Avviso importante")
-    await op.press(core.catalogs.translator("it")._("✅ Send now ({n})", n=7))
+    await op.press(core.catalogs.translator("it")._("✅ Send now ({n})", n=8))
 
     async def retried() -> bool:
         now = await statuses(core)
@@ -101,7 +104,14 @@ async def test_faults_lose_nothing_and_blocked_residents_are_marked(
     await eventually_async(retried)
     for person in people[:5]:
         assert len(notices(person)) == 1, person.id
-    assert sorted(await statuses(core)) == ["blocked"] + ["sent"] * 6
+    assert sorted(await statuses(core)) == ["blocked", "failed"] + ["sent"] * 6
+    async with core.db.session() as session:
+        failed = await session.execute(
+            select(Delivery.attempts, Delivery.last_error).where(
+                Delivery.status == DeliveryStatus.FAILED
+            )
+        )
+        assert list(failed) == [(1, "chat_not_found")]
     blocked = await residents.find(core, 6005)
     assert blocked is not None and blocked.unreachable
     # the report names who was not reached, so an operator can phone them
@@ -295,3 +305,27 @@ async def test_a_notice_is_rendered_in_the_language_the_resident_has_when_it_goe
     await eventually(lambda: notices(amina))
     ar = core.catalogs.translator("ar")
     assert notices(amina) == [seen(ar, IN_ITALIAN) + "\n\nCorso di cucito"]
+
+
+async def test_replies_to_residents_do_not_wait_behind_a_broadcast(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    await operator(core, fake)
+    for i in range(40):
+        await linked(core, fake, 8100 + i, "it")
+    harness.app.sender.limiter.interval = 0.5  # a slow broadcast: two messages a second
+    author = (await residents.find(core, 9001)).id
+    draft = await broadcasts.new_draft(core, author, "linked")
+    await broadcasts.set_text(core, draft.id, "Avviso", "Avviso")
+    await broadcasts.send_now(core, draft.id)
+    harness.app.sender.wake()
+    await eventually(lambda: len(fake.calls_to("sendMessage")) >= 2)
+    asking = fake.user(8139, language_code="it")
+    await asking.send("/help")  # answered at once, while the notice is still going out
+    it = core.catalogs.translator("it")
+    assert asking.last.text == read(help_text(it, core.settings.office_contact))
+    assert (await statuses(core)).count("sent") < 10  # most of the notice is still to go
+    # a clean stop hands back what was claimed but not sent, for the next start
+    await harness.stop()
+    left = await statuses(core)
+    assert "sending" not in left and left.count("pending") > 30

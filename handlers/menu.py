@@ -79,6 +79,7 @@ def help_text(t: Translator, contact: str) -> str:
         "/delete – delete your data\n"
         "/help – this message"
     )
+    text += "\n" + t._("/stop – no more notices (/start turns them back on)")
     if contact:
         text += "\n\n" + t._("QMondo office: {contact}", contact=contact)
     return text

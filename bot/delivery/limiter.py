@@ -25,7 +25,7 @@ class RateLimiter:
         self._next = 0.0  # the next free global slot
         self._chats: dict[int, float] = {}  # chat -> its next free slot
         self.paused_until = 0.0
-
+        self._last_sent = -1e9  # when the last send actually left
     def reserve(self, chat_id: int) -> float:
         """Book the next slot for this chat; returns how long to wait for it."""
         now = self._now()
@@ -51,4 +51,8 @@ class RateLimiter:
             if delay > 0:
                 await asyncio.sleep(delay)
             if self.pause_left() <= 0:
-                return  # a pause that began while we slept means booking again
+                break  # a pause that began while we slept means booking again
+        # Workers that woke late together (a busy event loop) must not leave in a burst.
+        while (gap := self._last_sent + self.interval - self._now()) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(gap)
+        self._last_sent = self._now()

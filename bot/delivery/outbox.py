@@ -90,9 +90,9 @@ async def enqueue(
             created_at=now,
         )
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(Delivery.id)
     )
-    result = await session.execute(statement)
-    return bool(getattr(result, "rowcount", 0))
+    return (await session.execute(statement)).first() is not None
 
 
 async def enqueue_select(
@@ -141,9 +141,9 @@ async def enqueue_select(
         _insert(session)
         .from_select(columns, rows)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(Delivery.id)  # rowcount is not reliable here with every driver
     )
-    result = await session.execute(statement)
-    return int(getattr(result, "rowcount", 0) or 0)
+    return len((await session.execute(statement)).all())
 
 
 async def claim(core: Core, limit: int) -> list[Delivery]:

@@ -361,7 +361,11 @@ def reason_text(t: Translator, reason: str) -> str:
 async def render_notice(
     core: Core, session: AsyncSession, row: Delivery, resident: Resident, t: Translator
 ) -> Outgoing | None:
-    broadcast = await session.get(Broadcast, row.broadcast_id)
+    # The sender renders a batch in one session: load each broadcast once, not per message.
+    cache = session.info.setdefault("broadcasts", {})
+    if row.broadcast_id not in cache:
+        cache[row.broadcast_id] = await session.get(Broadcast, row.broadcast_id)
+    broadcast = cache[row.broadcast_id]
     if broadcast is None:
         return None
     own = broadcast.texts.get(t.locale)

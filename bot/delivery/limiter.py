@@ -26,6 +26,7 @@ class RateLimiter:
         self._chats: dict[int, float] = {}  # chat -> its next free slot
         self.paused_until = 0.0
         self._last_sent = -1e9  # when the last send actually left
+
     def reserve(self, chat_id: int) -> float:
         """Book the next slot for this chat; returns how long to wait for it."""
         now = self._now()

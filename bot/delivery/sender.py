@@ -63,6 +63,9 @@ class Sender:
         self._unsent: list[int] = []  # claimed rows taken back at stop
         self._held: set[int] = set()  # claimed rows whose outcome is not written yet
         self._tasks: list[asyncio.Task[None]] = []
+        # Loops stop at a turn, never cancelled mid-query: a cancelled database call can
+        # leave its connection hanging (seen with psycopg).
+        self._stopping = False
         self._workers: list[asyncio.Task[None]] = []
 
     @property
@@ -83,9 +86,10 @@ class Sender:
 
     async def stop(self) -> None:
         claim_loop, flusher = self._tasks
-        claim_loop.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await claim_loop
+        self._stopping = True
+        self._wake.set()
+        self._room.set()
+        await claim_loop
         while not self._queue.empty():
             self._unsent.append(self._queue.get_nowait().row_id)
         self._held.difference_update(self._unsent)
@@ -94,9 +98,8 @@ class Sender:
         for worker in self._workers:
             worker.cancel()  # idle, or waiting for a slot: their row goes back (see _work)
         await asyncio.gather(*self._workers, return_exceptions=True)
-        flusher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await flusher
+        self._flush.set()
+        await flusher
         await self._write()
         await outbox.release(self.core, self._unsent)
         self._held.difference_update(self._unsent)
@@ -105,31 +108,37 @@ class Sender:
     # -- claiming and rendering ----------------------------------------------------------
 
     async def _claim_loop(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self._claim_once()
-            except asyncio.CancelledError:
-                raise
             except Exception as error:  # the database may be briefly away: keep going
                 log.error("outbox claim failed: %s", type(error).__name__, exc_info=error)
-                await asyncio.sleep(IDLE_POLL)
+                await self._idle(IDLE_POLL)
+
+    async def _idle(self, seconds: float) -> None:
+        """Wait, but wake for new work or a stop."""
+        self._wake.clear()
+        if self._stopping:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
 
     async def _claim_once(self) -> None:
         if (pause := self.limiter.pause_left()) > 0:
-            await asyncio.sleep(pause)
+            await self._idle(pause)
+            return
         room = self.batch - self._queue.qsize()
         if room < self.batch // 2:
             self._room.clear()
-            await self._room.wait()
+            if not self._stopping:
+                await self._room.wait()
             return
         rows = await outbox.claim(self.core, room)
         # A lease that ran out on a row still in our hands (a stalled call) is not a crash.
         rows = [row for row in rows if row.id not in self._held]
         self._held.update(row.id for row in rows)
         if not rows:
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), IDLE_POLL)
+            await self._idle(IDLE_POLL)
             return
         for job in await self._prepare(rows):
             self._queue.put_nowait(job)
@@ -235,7 +244,7 @@ class Sender:
 
     async def _flusher(self) -> None:
         renewed = time.monotonic()
-        while True:
+        while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._flush.wait(), FLUSH_EVERY)
             self._flush.clear()
@@ -247,7 +256,7 @@ class Sender:
                     renewed = time.monotonic()
             except Exception as error:  # kept in memory and written at the next turn
                 log.error("writing outcomes failed: %s", type(error).__name__, exc_info=error)
-                await asyncio.sleep(IDLE_POLL)
+                await asyncio.sleep(FLUSH_EVERY)
 
     async def _write(self) -> None:
         outcomes, self._outcomes = self._outcomes, []

@@ -357,15 +357,19 @@ def reason_text(t: Translator, reason: str) -> str:
 # -- rendering, at send time, in the recipient's language --------------------------------------
 
 
+async def _broadcast_of(session: AsyncSession, row: Delivery) -> Broadcast | None:
+    """The sender renders a batch in one session: load each broadcast once, not per message."""
+    cache = session.info.setdefault("broadcasts", {})
+    if row.broadcast_id not in cache:
+        cache[row.broadcast_id] = await session.get(Broadcast, row.broadcast_id)
+    return cache[row.broadcast_id]
+
+
 @register(KIND)
 async def render_notice(
     core: Core, session: AsyncSession, row: Delivery, resident: Resident, t: Translator
 ) -> Outgoing | None:
-    # The sender renders a batch in one session: load each broadcast once, not per message.
-    cache = session.info.setdefault("broadcasts", {})
-    if row.broadcast_id not in cache:
-        cache[row.broadcast_id] = await session.get(Broadcast, row.broadcast_id)
-    broadcast = cache[row.broadcast_id]
+    broadcast = await _broadcast_of(session, row)
     if broadcast is None:
         return None
     own = broadcast.texts.get(t.locale)
@@ -381,7 +385,7 @@ async def render_notice(
 async def render_progress(
     core: Core, session: AsyncSession, row: Delivery, resident: Resident, t: Translator
 ) -> Outgoing | None:
-    broadcast = await session.get(Broadcast, row.broadcast_id)
+    broadcast = await _broadcast_of(session, row)
     if broadcast is None:
         return None
     # Worded unlike progress_text, so the scheduler's first edit always changes it.
@@ -392,7 +396,7 @@ async def render_progress(
 async def render_report(
     core: Core, session: AsyncSession, row: Delivery, resident: Resident, t: Translator
 ) -> Outgoing | None:
-    broadcast = await session.get(Broadcast, row.broadcast_id)
+    broadcast = await _broadcast_of(session, row)
     if broadcast is None:
         return None
     figures = (await counts(session, [broadcast.id]))[broadcast.id]

@@ -43,6 +43,12 @@ class Settings:
     quiet_start: time = time(20, 0)  # non-urgent messages wait from here...
     quiet_end: time = time(9, 0)  # ...to here, in the configured time zone
     tick_seconds: float = 2.0  # the scheduler's sweep: scheduled broadcasts, progress reports
+    # Payment reminders (bot/services/reminders.py): days from each due date (negative:
+    # before), at this local time; the operators are alerted at `escalation_days` late.
+    reminder_offsets: tuple[int, ...] = (-7, -1, 0, 3, 10)
+    reminder_time: time = time(9, 30)
+    escalation_days: int = 10
+    last_reminder_days: int = 7  # how long the last late reminder stays worth sending
 
     @property
     def tz(self) -> ZoneInfo:
@@ -91,6 +97,17 @@ class Settings:
             ),
             quiet_start=_time(get("QUIET_START") or "20:00", "QMONDO_QUIET_START"),
             quiet_end=_time(get("QUIET_END") or "09:00", "QMONDO_QUIET_END"),
+            reminder_offsets=tuple(
+                sorted(
+                    {
+                        _int(part, "QMONDO_REMINDER_OFFSETS")
+                        for part in (get("REMINDER_OFFSETS") or "-7,-1,0,3,10").split(",")
+                        if part.strip()
+                    }
+                )
+            ),
+            reminder_time=_time(get("REMINDER_TIME") or "09:30", "QMONDO_REMINDER_TIME"),
+            escalation_days=_int(get("ESCALATION_DAYS") or "10", "QMONDO_ESCALATION_DAYS"),
         )
         try:
             settings.tz  # noqa: B018 - fail at start, not at the first reminder

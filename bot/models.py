@@ -4,10 +4,23 @@ from __future__ import annotations
 
 import enum
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.db import Base, UTCDateTime
@@ -183,3 +196,122 @@ class Delivery(Base):
     message_id: Mapped[int | None] = mapped_column(BigInteger)
 
     resident: Mapped[Resident] = relationship(foreign_keys=[resident_id])
+
+
+# -- repayment plans (piani di rientro) -------------------------------------------------------
+
+
+class PlanStatus(enum.StrEnum):
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    DEFAULTED = "defaulted"
+    CANCELLED = "cancelled"
+
+
+class RepaymentPlan(Base):
+    """Arrears split into instalments, signed with the municipality. Money in euro cents."""
+
+    __tablename__ = "repayment_plans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), index=True
+    )
+    reference: Mapped[str] = mapped_column(String(64), unique=True)
+    signed_on: Mapped[date] = mapped_column(Date)
+    total_cents: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[PlanStatus] = mapped_column(_enum(PlanStatus), default=PlanStatus.ACTIVE)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    resident: Mapped[Resident] = relationship(foreign_keys=[resident_id])
+    instalments: Mapped[list[Instalment]] = relationship(
+        back_populates="plan", order_by="Instalment.number", cascade="all, delete-orphan"
+    )
+
+
+class Instalment(Base):
+    """One due date of a plan. `paid_cents` is derived from the plan's payments (oldest first)."""
+
+    __tablename__ = "instalments"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "number"),
+        Index("ix_instalments_due_on", "due_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("repayment_plans.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    due_on: Mapped[date] = mapped_column(Date)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    paid_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    paid_on: Mapped[date | None] = mapped_column(Date)  # when it was fully paid
+
+    plan: Mapped[RepaymentPlan] = relationship(back_populates="instalments")
+
+    @property
+    def left_cents(self) -> int:
+        return self.amount_cents - self.paid_cents
+
+
+class Payment(Base):
+    """Money received for a plan, from an operator in chat or from the municipality's file."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("repayment_plans.id", ondelete="CASCADE"), index=True
+    )
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    paid_on: Mapped[date] = mapped_column(Date)
+    # The municipality's reference of an imported payment, so a re-import adds nothing twice.
+    reference: Mapped[str | None] = mapped_column(String(64), unique=True)
+    recorded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("residents.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AlertKind(enum.StrEnum):
+    ESCALATION = "escalation"  # an instalment is long overdue: someone should call
+    HELP = "help"  # the resident pressed "I cannot pay / call me"
+
+
+class PlanAlert(Base):
+    """Something an operator should act on; every operator is told, one marks it handled."""
+
+    __tablename__ = "plan_alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[AlertKind] = mapped_column(_enum(AlertKind))
+    # One escalation per instalment ("esc:<instalment id>"); NULL for help requests.
+    key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), index=True
+    )
+    plan_id: Mapped[int | None] = mapped_column(
+        ForeignKey("repayment_plans.id", ondelete="CASCADE")
+    )
+    instalment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("instalments.id", ondelete="CASCADE")
+    )
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    handled_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("residents.id", ondelete="SET NULL")
+    )
+
+
+class PendingImport(Base):
+    """A file an operator sent, kept between the preview and the confirmation."""
+
+    __tablename__ = "pending_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(200))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -9,6 +9,7 @@ from bot.i18n import Translator
 from bot.models import Resident
 from handlers import language
 from handlers.common import BotContext, menu_action, reply, show_menu, who
+from handlers.payments import show as my_payments
 
 PRIVATE = filters.ChatType.PRIVATE
 
@@ -36,28 +37,6 @@ async def training(update: Update, context: BotContext, resident: Resident, t: T
         t._(
             "Sign-up for job-training courses will open here soon. The "
             "QMondo office will send you a message when it opens."
-        ),
-    )
-
-
-async def payments(update: Update, context: BotContext, resident: Resident, t: Translator) -> None:
-    if not resident.is_linked:
-        await show_menu(
-            update,
-            t,
-            t._(
-                "To see your payments, this chat must be linked to your tenant record. Ask the "
-                "QMondo office for your personal code, then send /link followed by the code, or "
-                "scan the QR code on your letter."
-            ),
-        )
-        return
-    await show_menu(
-        update,
-        t,
-        t._(
-            "Your chat is linked. Your payment dates will appear here "
-            "soon; until then, the QMondo office can tell you."
         ),
     )
 
@@ -106,7 +85,7 @@ async def choose_language(
 
 ACTIONS = {
     "training": training,
-    "payments": payments,
+    "payments": my_payments,
     "events": events,
     "language": choose_language,
     "help": help_,

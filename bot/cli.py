@@ -68,6 +68,16 @@ def parser() -> argparse.ArgumentParser:
             cmd.add_argument("--admin", action="store_true")
         cmd.set_defaults(action=operator_role, role=role)
     operator.add_parser("list", help="list operators").set_defaults(action=operator_list)
+
+    imports = sub.add_parser("import", help="the municipality's spreadsheets (CSV or XLSX)")
+    kinds = imports.add_subparsers(required=True)
+    for kind in ("plans", "payments"):
+        cmd = kinds.add_parser(kind, help=f"import {kind}; a re-import changes nothing twice")
+        cmd.add_argument("file", type=Path)
+        cmd.add_argument(
+            "--dry-run", action="store_true", help="check and summarise, write nothing"
+        )
+        cmd.set_defaults(action=import_file, kind=kind)
     return root
 
 
@@ -185,6 +195,28 @@ def operator_list(settings: Settings, args: argparse.Namespace) -> int:
     async def work(core: Core) -> int:
         for resident in await residents.operators(core):
             print(f"{resident.telegram_user_id}\t{resident.role.value}\t{resident.name}")
+        return 0
+
+    return with_core(settings, work)
+
+
+def import_file(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.services import plan_import
+
+    content = args.file.read_bytes()
+
+    async def work(core: Core) -> int:
+        summary = await plan_import.run(
+            core, args.file.name, content, kind=args.kind, apply=not args.dry_run
+        )
+        if summary.errors:
+            print(f"{args.file}: not imported, {len(summary.errors)} errors:", file=sys.stderr)
+            for error in summary.errors:
+                print(f"  {error.english()}", file=sys.stderr)
+            return 1
+        print(
+            plan_import.describe(summary) + (" (dry run: nothing written)" if args.dry_run else "")
+        )
         return 0
 
     return with_core(settings, work)

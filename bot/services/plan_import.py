@@ -123,6 +123,20 @@ class Summary:
     applied: bool = False
 
 
+def describe(summary: Summary) -> str:
+    """The summary in English, for the command line."""
+    if summary.kind == PLANS:
+        return (
+            f"plans file, {summary.rows} rows: {summary.new_plans} new plans, "
+            f"{summary.updated_plans} updated, {summary.unchanged_plans} unchanged; "
+            f"{summary.instalments} instalments; {summary.new_tenants} new tenant records"
+        )
+    return (
+        f"payments file, {summary.rows} rows: {summary.new_payments} new payments, "
+        f"{summary.known_payments} already recorded"
+    )
+
+
 # -- reading cells -------------------------------------------------------------------------------
 
 
@@ -308,6 +322,7 @@ class _Plan:
 
 def _plans(table: _Table) -> dict[str, _Plan]:
     plans: dict[str, _Plan] = {}
+    broken: set[str | None] = set()  # plans with a bad row: their total is not checked
     for line, row in table.rows:
         values = {
             "tenant_code": _cell(table, line, row, "tenant_code", _text),
@@ -320,6 +335,7 @@ def _plans(table: _Table) -> dict[str, _Plan]:
         }
         status = None if _blank(row.get("status")) else _cell(table, line, row, "status", _status)
         if any(value is None for value in values.values()):
+            broken.add(values["reference"])
             continue
         name = None if _blank(row.get("name")) else _text(row["name"])
         notes = None if _blank(row.get("notes")) else _text(row["notes"])
@@ -345,6 +361,7 @@ def _plans(table: _Table) -> dict[str, _Plan]:
                 column = table.headers.get(name_, name_)
                 table.errors.append(RowError(line, column, DIFFERENT, {"line": plan.line}))
         if values["number"] in plan.instalments:
+            broken.add(plan.reference)
             table.errors.append(
                 RowError(
                     line,
@@ -356,7 +373,7 @@ def _plans(table: _Table) -> dict[str, _Plan]:
         plan.instalments[values["number"]] = (values["due_on"], values["amount"])
     for plan in plans.values():
         added = sum(amount for _, amount in plan.instalments.values())
-        if added != plan.total:
+        if added != plan.total and plan.reference not in broken:
             table.errors.append(
                 RowError(
                     plan.line,
@@ -609,7 +626,7 @@ async def run(
     work = _import_plans if kind == PLANS else _import_payments
     async with core.db.session() as session:
         await work(core, session, table, summary, apply)
-        summary.errors.sort(key=lambda e: (e.line, e.column))
+        summary.errors.sort(key=lambda e: e.line)  # stable: columns stay in file order
         if apply and not summary.errors:
             await session.commit()
             summary.applied = True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
@@ -13,7 +14,14 @@ from bot.app import build
 from bot.core import Core
 from bot.fakeapi import FakeBotAPI, FakeUser, parse_html
 from bot.i18n import Translator
-from bot.models import Delivery, DeliveryStatus, Resident
+from bot.models import (
+    Delivery,
+    DeliveryStatus,
+    Instalment,
+    PlanStatus,
+    RepaymentPlan,
+    Resident,
+)
 from bot.services import residents
 
 
@@ -130,3 +138,33 @@ async def settled(core: Core) -> None:
             return
         await asyncio.sleep(0.02)
     raise AssertionError("the sender did not settle in time")
+
+
+async def plan(
+    core: Core,
+    tenant_code: str,
+    instalments: list[tuple[date, int]],
+    reference: str | None = None,
+) -> RepaymentPlan:
+    """An active repayment plan for a tenant record: (due date, cents) per instalment."""
+    now = core.clock.now()
+    async with core.db.session.begin() as session:
+        resident_id = await session.scalar(
+            select(Resident.id).where(Resident.tenant_code == tenant_code)
+        )
+        assert resident_id is not None, tenant_code
+        created = RepaymentPlan(
+            resident_id=resident_id,
+            reference=reference or f"PR-{tenant_code}",
+            signed_on=now.date(),
+            total_cents=sum(cents for _, cents in instalments),
+            status=PlanStatus.ACTIVE,
+            created_at=now,
+            updated_at=now,
+            instalments=[
+                Instalment(number=n, due_on=due, amount_cents=cents, paid_cents=0)
+                for n, (due, cents) in enumerate(instalments, start=1)
+            ],
+        )
+        session.add(created)
+    return created

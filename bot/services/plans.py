@@ -320,7 +320,12 @@ async def preview_payment(
 
 
 async def record_payment(
-    core: Core, plan_id: int, cents: int, paid_on: date, operator_id: int, paid_before: int
+    core: Core,
+    plan_id: int,
+    cents: int,
+    paid_on: date,
+    operator_id: int | None,
+    paid_before: int,
 ) -> Schedule:
     """Record what the operator confirmed; refused if the plan changed since the preview
     (a second tap on the same button records nothing)."""

@@ -35,6 +35,7 @@ NOTE = "payments:note"
 END = ConversationHandler.END
 PRIVATE = filters.ChatType.PRIVATE
 HELP = N_("📞 I cannot pay / call me")
+STALE = N_("This button is no longer active.")
 
 
 def help_button(t: Translator) -> list[tuple[str, str]]:
@@ -61,13 +62,16 @@ def line(t: Translator, instalment: Instalment, on: date) -> str:
         mark, state = "⏳", t._("to pay")
     if 0 < instalment.paid_cents < instalment.amount_cents:
         state += " · " + t._("paid so far: {paid}", paid=t.money(instalment.paid_cents))
-    return t._(
-        "{mark} {number}. {date} · {amount} · {state}",
-        mark=mark,
-        number=instalment.number,
-        date=t.date(instalment.due_on, "medium"),
-        amount=t.money(instalment.amount_cents),
-        state=state,
+    return (
+        mark
+        + " "
+        + t._(
+            "Instalment {number}: {date} · {amount} · {state}",
+            number=instalment.number,
+            date=t.date(instalment.due_on, "medium"),
+            amount=t.money(instalment.amount_cents),
+            state=state,
+        )
     )
 
 
@@ -146,12 +150,16 @@ async def command(update: Update, context: BotContext) -> None:
 
 async def _resident(update: Update, context: BotContext) -> tuple[Resident, Translator] | None:
     """The linked resident pressing a button in their private chat, or None (answered)."""
-    resident, t = await who(update, context)
     query = update.callback_query
     assert query is not None
     chat = update.effective_chat
-    if chat is None or chat.type != "private" or not resident.is_linked:
-        await query.answer(t._("This button is no longer active."))
+    if chat is None or chat.type != "private":  # never any plan data outside a private chat
+        code = context.core.catalogs.match(query.from_user.language_code)
+        await query.answer(context.core.catalogs.translator(code)._(STALE))
+        return None
+    resident, t = await who(update, context)
+    if not resident.is_linked:
+        await query.answer(t._(STALE))
         return None
     return resident, t
 
@@ -177,7 +185,7 @@ async def read(update: Update, context: BotContext) -> None:
         None,
     )
     if schedule is None:
-        await query.answer(t._("This button is no longer active."))
+        await query.answer(t._(STALE))
         return
     await query.answer()
     instalment = next(i for i in schedule.instalments if i.id == instalment_id)

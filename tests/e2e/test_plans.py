@@ -1,0 +1,176 @@
+"""Operators and repayment plans: /plans, /overdue with CSV, /paid, importing a file in chat."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from bot.core import Core
+from bot.fakeapi import FakeBotAPI
+from bot.models import Payment, RepaymentPlan, Role
+from bot.services import residents
+from tests.support import Harness, linked, plan, seen
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def setup(core: Core, fake: FakeBotAPI):
+    op = await linked(core, fake, 9001, "it", "Giulia Operatrice", building="Z")
+    await residents.set_role(core, 9001, Role.OPERATOR)
+    await linked(core, fake, 5001, "it", "Amina Haddad")
+    await plan(
+        core,
+        "T5001",
+        [(date(2026, 11, 5), 40000), (date(2026, 12, 15), 40000)],
+        reference="PR-1",
+    )
+    await linked(core, fake, 5002, "it", "Marco Rossi")
+    await plan(core, "T5002", [(date(2026, 10, 1), 10050)], reference="PR-2")
+    return op, core.catalogs.translator("it")
+
+
+async def payments(core: Core) -> int:
+    async with core.db.session() as session:
+        return await session.scalar(select(func.count()).select_from(Payment)) or 0
+
+
+async def test_plans_search_shows_the_schedule_and_overdue_lists_the_latest_first(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    op, it = await setup(core, fake)
+    await op.send("/plans amina")
+    text = op.last.text or ""
+    assert text.startswith(
+        seen(it, "<b>Plan {reference}</b> · {name} ({tenant})", reference="PR-1",
+             name="Amina Haddad", tenant="T5001")
+    )  # fmt: skip
+    assert op.last.protect_content and op.last.buttons == [it._("💶 Record a payment")]
+    await op.send("/plans zzz")
+    assert op.last.text == seen(it, "No plan found for «{query}».", query="zzz")
+
+    await op.send("/overdue")
+    lines = (op.last.text or "").split("\n")
+    assert lines[1].startswith("· Marco Rossi (T5002) · ") and "55" in lines[1]
+    assert lines[2].startswith("· Amina Haddad (T5001) · ")
+    await op.press(it._("⬇️ Export as CSV"))
+    name, content = op.last.document
+    assert name == "overdue-2026-11-25.csv" and op.last.protect_content
+    assert content.decode("utf-8-sig").splitlines() == [
+        "codice_inquilino;nominativo;numero_piano;rata;scadenza;residuo;giorni",
+        "T5002;Marco Rossi;PR-2;1;01/10/2026;100,50;55",
+        "T5001;Amina Haddad;PR-1;1;05/11/2026;400,00;20",
+    ]
+
+
+async def test_paid_records_a_partial_payment_once_after_confirmation(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    op, it = await setup(core, fake)
+    await op.send("/paid T5001 quattro")
+    assert op.last.text == seen(it, PAID_USAGE)
+    await op.send("/paid T5001 450,00 24/11/2026")
+    preview = op.last
+    assert it.money(45000) in (preview.text or "")
+    assert seen(it, "· instalment {number}: {amount}, now paid", number=1,
+                amount=it.money(40000)) in (preview.text or "")  # fmt: skip
+    assert seen(it, "· instalment {number}: {amount}, partly paid", number=2,
+                amount=it.money(5000)) in (preview.text or "")  # fmt: skip
+    assert await payments(core) == 0  # nothing before the confirmation
+    confirm = preview.raw["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    await op.press(it._("✅ Confirm"))
+    assert op.last.text == seen(
+        it,
+        "Payment recorded. Plan {reference}: paid {paid}, left {left}.",
+        reference="PR-1",
+        paid=it.money(45000),
+        left=it.money(35000),
+    )
+    await op.press_data(confirm, preview.message_id)
+    assert await payments(core) == 1  # a second tap on the same preview records nothing
+    await op.send("/paid T5001 5000")
+    assert op.last.text == seen(
+        it,
+        "That is more than what is left to pay on the plan ({left}). Please check the amount.",
+        left=it.money(35000),
+    )
+    await op.send("/paid T9999 10")
+    assert op.last.text == seen(it, "There is no tenant record with code {code}.", code="T9999")
+
+
+PAID_USAGE = (
+    "Write it like this: /paid TENANT_CODE AMOUNT [DATE], for example /paid A101 150,00 "
+    "24/11/2026. Or open the plan with /plans and tap «Record a payment»."
+)
+
+
+async def test_a_payment_with_buttons_only(harness: Harness, core: Core, fake: FakeBotAPI):
+    op, it = await setup(core, fake)
+    await op.send("/plans T5002")
+    await op.press(it._("💶 Record a payment"))
+    await op.press(it.money(10050))
+    await op.press(it._("Yesterday"))
+    assert it.date(date(2026, 11, 24), "medium") in (op.last.text or "")
+    await op.press(it._("✅ Confirm"))
+    async with core.db.session() as session:
+        paid_on = await session.scalar(select(Payment.paid_on))
+        status = await session.scalar(
+            select(RepaymentPlan.status).where(RepaymentPlan.reference == "PR-2")
+        )
+    assert paid_on == date(2026, 11, 24) and status.value == "completed"
+
+
+async def test_residents_cannot_use_operator_commands_or_buttons(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    _, it = await setup(core, fake)
+    resident = fake.user(5001, first_name="Amina", language_code="it")
+    for command in ("/plans Amina", "/overdue", "/paid T5001 10"):
+        await resident.send(command)
+        assert resident.last.text == seen(
+            it, "I don't know this command. Send /help to see what I can do."
+        )
+    async with core.db.session() as session:
+        plan_id = await session.scalar(select(RepaymentPlan.id).limit(1))
+    await resident.press_data(f"pl:pay:{plan_id}:100:20261124:0")
+    await resident.press_data("pl:csv")
+    assert await payments(core) == 0
+    assert fake.callback_answers[-1]["text"] == it._("This button is no longer active.")
+    await resident.send_document("piani.csv", (ROOT / "docs" / "sample-plans.csv").read_bytes())
+    assert resident.last.text == seen(
+        it, "I can only read text and buttons. Please use the buttons below."
+    )
+
+
+async def test_an_operator_imports_a_file_in_chat_after_a_preview(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    op, it = await setup(core, fake)
+    sample = (ROOT / "docs" / "sample-plans.csv").read_bytes()
+    await op.send_document("piani.csv", sample, "text/csv")
+    summary = seen(
+        it,
+        "Plans file, {rows} rows: {new} new plans, {updated} updated, {same} unchanged; "
+        "{instalments} instalments; {tenants} new tenant records.",
+        rows=6, new=2, updated=0, same=0, instalments=6, tenants=2,
+    )  # fmt: skip
+    assert op.last.text == summary + "\n\n" + seen(it, "Import it?")
+    async with core.db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(RepaymentPlan)) == 2
+    await op.press(it._("✅ Import"))
+    assert op.last.text == seen(it, "Imported.") + "\n\n" + summary
+    async with core.db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(RepaymentPlan)) == 4
+
+    bad = b"Codice inquilino;Data pagamento;Importo;Riferimento\nA101;31/02/2026;10;X1\n"
+    await op.send_document("pagamenti.csv", bad, "text/csv")
+    assert op.last.text == "\n".join(
+        [
+            seen(it, "<b>The file was not imported</b>: please correct it and send it again."),
+            seen(it, "· {where}: {message}",
+                 where=it._("line {line}, column «{column}»", line=2, column="Data pagamento"),
+                 message=it._("Not a date: {value} (write it like 31/01/2027).",
+                              value="31/02/2026")),
+        ]
+    )  # fmt: skip

@@ -12,19 +12,36 @@ import csv
 import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    cast,
+    delete,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot.core import Core
-from bot.delivery import outbox
 from bot.delivery.channel import Outgoing
 from bot.delivery.kinds import register
 from bot.i18n import N_, Translator
 from bot.models import (
     AlertKind,
     Delivery,
+    DeliveryStatus,
     Instalment,
     Payment,
     PendingImport,
@@ -397,17 +414,71 @@ def operators() -> ColumnElement[bool]:
     return and_(Resident.role.in_([Role.OPERATOR, Role.ADMIN]), audiences.has_chat())
 
 
+def insert(session: AsyncSession, table: Any) -> Any:
+    """INSERT with ON CONFLICT support, in the session's dialect."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+
+
+async def enqueue_keyed(
+    session: AsyncSession, rows: Select[Any], *, kind: str, now: datetime, urgent: bool = False
+) -> int:
+    """Outbox rows from a query of (resident id, dedupe key), in one INSERT ... SELECT; keys
+    already enqueued are skipped. Like outbox.enqueue_select, with a key per row."""
+    source = rows.subquery()
+    stamp = Delivery.__table__.c.created_at.type
+    values = select(
+        source.c[0],
+        source.c[1],
+        literal(kind),
+        literal({}, JSON),
+        literal(urgent, Boolean),
+        literal(DeliveryStatus.PENDING.value),
+        literal(0),
+        literal(now, stamp),
+        literal(now, stamp),
+    ).where(true())  # SQLite needs a WHERE to tell the upsert clause from a join's ON
+    columns = [
+        "resident_id",
+        "dedupe_key",
+        "kind",
+        "params",
+        "urgent",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+    ]
+    statement = (
+        insert(session, Delivery)
+        .from_select(columns, values)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(Delivery.id)
+    )
+    return len((await session.execute(statement)).all())
+
+
 async def alert_operators(session: AsyncSession, alerts: list[int], now: datetime) -> None:
     """Tell every operator about these alerts, through the outbox, whatever the hour."""
-    for alert_id in alerts:
-        await outbox.enqueue_select(
-            session,
-            select(Resident.id).where(operators()),
-            kind=ALERT,
-            key_prefix=f"{ALERT}:{alert_id}:",
-            urgent=True,
-            now=now,
-        )
+    if not alerts:
+        return
+    # The few operators first: joined blindly with the alerts, SQLite would scan every resident.
+    staff = list(await session.scalars(select(Resident.id).where(operators())))
+    if not staff:
+        return
+    key = (
+        literal(f"{ALERT}:")
+        + cast(PlanAlert.id, String(20))
+        + literal(":")
+        + cast(Resident.id, String(20))
+    )
+    pairs = (
+        select(Resident.id, key)
+        .select_from(PlanAlert)
+        .join(Resident, true())
+        .where(PlanAlert.id.in_(alerts), Resident.id.in_(staff))
+    )
+    await enqueue_keyed(session, pairs, kind=ALERT, now=now, urgent=True)
 
 
 async def request_help(core: Core, resident_id: int, note: str | None) -> PlanAlert:

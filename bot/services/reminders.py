@@ -27,8 +27,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Integer, String, cast, literal, select, true
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import String, cast, literal, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -39,7 +38,6 @@ from bot.i18n import N_, Translator
 from bot.models import (
     AlertKind,
     Delivery,
-    DeliveryStatus,
     Instalment,
     PlanAlert,
     PlanStatus,
@@ -81,11 +79,6 @@ def meaningful(settings: Settings, offset: int, due_on: date, now: datetime) -> 
     return found is not None and found[0] <= due_on <= found[1]
 
 
-def _insert(session: AsyncSession, table: Any) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
-
-
 def _due(first: date, last: date) -> Any:
     """Unpaid instalments of active plans with a due date in the window, for a linked chat."""
     return (
@@ -106,38 +99,8 @@ async def _enqueue(
     session: AsyncSession, offset: int, first: date, last: date, now: datetime
 ) -> int:
     due = _due(first, last).subquery()
-    stamp = Delivery.__table__.c.created_at.type
-    rows = select(
-        due.c.resident_id,
-        literal(f"{KIND}:") + cast(due.c.id, String(20)) + literal(f":{offset}"),
-        literal(KIND),
-        literal({}, JSON),
-        literal(None, Integer),
-        literal(False, Boolean),
-        literal(DeliveryStatus.PENDING.value),
-        literal(0),
-        literal(now, stamp),
-        literal(now, stamp),
-    ).where(true())  # SQLite needs a WHERE to tell the upsert clause from a join's ON
-    columns = [
-        "resident_id",
-        "dedupe_key",
-        "kind",
-        "params",
-        "broadcast_id",
-        "urgent",
-        "status",
-        "attempts",
-        "next_attempt_at",
-        "created_at",
-    ]
-    statement = (
-        _insert(session, Delivery)
-        .from_select(columns, rows)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(Delivery.id)
-    )
-    return len((await session.execute(statement)).all())
+    key = literal(f"{KIND}:") + cast(due.c.id, String(20)) + literal(f":{offset}")
+    return await plans.enqueue_keyed(session, select(due.c.resident_id, key), kind=KIND, now=now)
 
 
 async def _escalate(session: AsyncSession, first: date, last: date, now: datetime) -> list[int]:
@@ -151,7 +114,7 @@ async def _escalate(session: AsyncSession, first: date, last: date, now: datetim
         literal(now, PlanAlert.__table__.c.created_at.type),
     ).where(true())
     statement = (
-        _insert(session, PlanAlert)
+        plans.insert(session, PlanAlert)
         .from_select(["kind", "key", "resident_id", "plan_id", "instalment_id", "created_at"], rows)
         .on_conflict_do_nothing(index_elements=["key"])
         .returning(PlanAlert.id)

@@ -155,3 +155,22 @@ def test_windows_follow_the_configured_offsets():
     assert reminders.window(settings, 0, now) == (date(2026, 12, 1), date(2026, 12, 1))
     assert reminders.window(settings, 0, at(date(2026, 12, 1), 9)) is None
     assert reminders.window(settings, 5, now) == (date(2026, 11, 20), date(2026, 11, 26))
+
+
+def test_the_benchmark_runs_and_ends_with_its_figures_line(tmp_path):
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "benchmarks/reminders.py", "--residents", "20", "--instalments", "200"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    last = done.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(r"sweep db=sqlite instalments=200 seconds=\d+\.\d{3} rss_mb=\d+", last)

@@ -151,7 +151,7 @@ async def overdue(update: Update, context: BotContext, operator: Resident, t: Tr
     if not rows:
         await reply(update, t._("No late instalments. 🎉"))
         return
-    lines = [t._("<b>Late instalments</b> (the latest first)")]
+    lines = [t._("<b>Late instalments</b> (most days late first)")]
     lines += [
         t._(
             "· {name} ({tenant}) · plan {reference}, instalment {number} · {amount} · {late}",

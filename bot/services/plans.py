@@ -143,13 +143,13 @@ async def _schedules(session: AsyncSession, condition: ColumnElement[bool]) -> l
 
 
 async def of_resident(core: Core, resident_id: int) -> list[Schedule]:
-    """A resident's current plans (active or defaulted), newest first."""
+    """A resident's plans (cancelled ones left out), newest first."""
     async with core.db.session() as session:
         return await _schedules(
             session,
             and_(
                 RepaymentPlan.resident_id == resident_id,
-                RepaymentPlan.status.in_([PlanStatus.ACTIVE, PlanStatus.DEFAULTED]),
+                RepaymentPlan.status != PlanStatus.CANCELLED,
             ),
         )
 
@@ -195,7 +195,7 @@ def _late(on: date) -> ColumnElement[bool]:
 
 
 async def overdue(core: Core) -> list[Overdue]:
-    """Late instalments of active plans, the latest first."""
+    """Late instalments of active plans, most days late first."""
     on = today(core)
     async with core.db.session() as session:
         rows = await session.execute(
@@ -414,7 +414,7 @@ def operators() -> ColumnElement[bool]:
     return and_(Resident.role.in_([Role.OPERATOR, Role.ADMIN]), audiences.has_chat())
 
 
-def insert(session: AsyncSession, table: Any) -> Any:
+def insert_or_skip(session: AsyncSession, table: Any) -> Any:
     """INSERT with ON CONFLICT support, in the session's dialect."""
     dialect = session.get_bind().dialect.name
     return (postgresql if dialect == "postgresql" else sqlite).insert(table)
@@ -450,7 +450,7 @@ async def enqueue_keyed(
         "created_at",
     ]
     statement = (
-        insert(session, Delivery)
+        insert_or_skip(session, Delivery)
         .from_select(columns, values)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(Delivery.id)

@@ -114,7 +114,7 @@ async def _escalate(session: AsyncSession, first: date, last: date, now: datetim
         literal(now, PlanAlert.__table__.c.created_at.type),
     ).where(true())
     statement = (
-        plans.insert(session, PlanAlert)
+        plans.insert_or_skip(session, PlanAlert)
         .from_select(["kind", "key", "resident_id", "plan_id", "instalment_id", "created_at"], rows)
         .on_conflict_do_nothing(index_elements=["key"])
         .returning(PlanAlert.id)

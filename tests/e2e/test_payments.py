@@ -271,3 +271,13 @@ async def test_ten_days_late_the_operators_are_alerted_with_name_and_plan(
     assert alert.protect_content and alert.buttons == [it._("✅ Mark handled")]
     fr = core.catalogs.translator("fr")
     await eventually(lambda: any(m.text == seen(fr, TEASER) for m in user.messages))
+
+
+async def test_a_plan_paid_in_full_says_so(harness: Harness, core: Core, fake: FakeBotAPI):
+    user = await amina(core, fake)
+    schedule = (await plans.search(core, "T5001"))[0]
+    await plans.record_payment(core, schedule.plan.id, 203456, date(2026, 11, 24), None, 0)
+    it = core.catalogs.translator("it")
+    await user.send("/payments")
+    assert seen(it, "Everything is paid. Thank you!") in (user.last.text or "")
+    assert seen(it, "Still to pay: {amount}", amount=it.money(0)) in (user.last.text or "")

@@ -174,3 +174,24 @@ def test_the_benchmark_runs_and_ends_with_its_figures_line(tmp_path):
     )
     last = done.stdout.strip().splitlines()[-1]
     assert re.fullmatch(r"sweep db=sqlite instalments=200 seconds=\d+\.\d{3} rss_mb=\d+", last)
+
+
+def test_the_lock_screen_text_has_no_amount_or_debt_word_in_any_language(core: Core):
+    words = ("debt", "debito", "deuda", "dette", "datori", "borxh", "борг", "دين", "债", "utang")
+    for t in core.catalogs.all():
+        text = t._(reminders.TEASER)
+        assert not any(char.isdigit() for char in text) and "€" not in text, t.locale
+        assert not any(word in text.lower() for word in words), t.locale
+
+
+def test_reminder_settings_come_from_the_environment():
+    settings = Settings.from_env(
+        {
+            "QMONDO_REMINDER_OFFSETS": "3, -7,0",
+            "QMONDO_REMINDER_TIME": "10:15",
+            "QMONDO_ESCALATION_DAYS": "14",
+        }
+    )
+    assert settings.reminder_offsets == (-7, 0, 3)
+    assert (settings.reminder_time.hour, settings.reminder_time.minute) == (10, 15)
+    assert settings.escalation_days == 14

@@ -438,6 +438,8 @@ async def enqueue_keyed(
         literal(now, stamp),
         literal(now, stamp),
     ).where(true())  # SQLite needs a WHERE to tell the upsert clause from a join's ON
+    # One order for every process: two sweeps inserting the same keys wait, never deadlock.
+    values = values.order_by(source.c[1])
     columns = [
         "resident_id",
         "dedupe_key",

@@ -105,14 +105,18 @@ async def _enqueue(
 
 async def _escalate(session: AsyncSession, first: date, last: date, now: datetime) -> list[int]:
     due = _due(first, last).subquery()
-    rows = select(
-        literal(AlertKind.ESCALATION.value),
-        literal("esc:") + cast(due.c.id, String(20)),
-        due.c.resident_id,
-        due.c.plan_id,
-        due.c.id,
-        literal(now, PlanAlert.__table__.c.created_at.type),
-    ).where(true())
+    rows = (
+        select(
+            literal(AlertKind.ESCALATION.value),
+            literal("esc:") + cast(due.c.id, String(20)),
+            due.c.resident_id,
+            due.c.plan_id,
+            due.c.id,
+            literal(now, PlanAlert.__table__.c.created_at.type),
+        )
+        .where(true())
+        .order_by(due.c.id)
+    )
     statement = (
         plans.insert_or_skip(session, PlanAlert)
         .from_select(["kind", "key", "resident_id", "plan_id", "instalment_id", "created_at"], rows)

@@ -29,7 +29,15 @@ from telegram.ext import (
 from bot.i18n import N_, Translator
 from bot.models import Instalment, Resident
 from bot.services import plans
-from handlers.common import BotContext, buttons, callback_parts, reply, show_menu, who
+from handlers.common import (
+    BotContext,
+    buttons,
+    callback_parts,
+    menu_action,
+    reply,
+    show_menu,
+    who,
+)
 
 NOTE = "payments:note"
 END = ConversationHandler.END
@@ -265,7 +273,13 @@ async def ask_note(update: Update, context: BotContext) -> str | None:
 
 
 async def wrote_note(update: Update, context: BotContext) -> int | None:
-    assert update.message is not None
+    assert update.message is not None and update.message.text is not None
+    if menu_action(context.core, update.message.text) is not None:
+        # A menu button, not a note: leave the request unsent and do what the button says.
+        from handlers import menu  # menu imports this module
+
+        await menu.chosen(update, context)
+        return END
     return await _submit(update, context, update.message.text)
 
 

@@ -13,6 +13,7 @@ from bot.core import Core
 from bot.fakeapi import FakeBotAPI, FakeUser
 from bot.models import Delivery, PlanAlert, Resident, Role
 from bot.services import plans, residents
+from handlers.menu import help_text
 from tests.conftest import ROME
 from tests.support import Harness, eventually, linked, plan, read, seen
 
@@ -281,3 +282,17 @@ async def test_a_plan_paid_in_full_says_so(harness: Harness, core: Core, fake: F
     await user.send("/payments")
     assert seen(it, "Everything is paid. Thank you!") in (user.last.text or "")
     assert seen(it, "Still to pay: {amount}", amount=it.money(0)) in (user.last.text or "")
+
+
+async def test_a_menu_button_during_the_help_request_is_not_taken_as_a_note(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    user = await amina(core, fake)
+    await operator(core, fake)
+    it = core.catalogs.translator("it")
+    await user.send("/payments")
+    await user.press(it._(HELP))
+    await user.send(it._("❓ Help"))
+    assert user.last.text == read(help_text(it, ""))
+    async with core.db.session() as session:
+        assert list(await session.scalars(select(PlanAlert))) == []

@@ -44,6 +44,7 @@ END = ConversationHandler.END
 PRIVATE = filters.ChatType.PRIVATE
 HELP = N_("📞 I cannot pay / call me")
 STALE = N_("This button is no longer active.")
+MAX_TEXT = 4000  # Telegram takes 4096 characters; a margin for the isolates of RTL text
 
 
 def help_button(t: Translator) -> list[tuple[str, str]]:
@@ -83,6 +84,19 @@ def line(t: Translator, instalment: Instalment, on: date) -> str:
     )
 
 
+def clip(t: Translator, lines: list[str], tail: list[str]) -> str:
+    """Lines, then the tail, within Telegram's 4096 characters: long lists end in "…and N
+    more" (a plan of many years has many instalments and payments)."""
+    room = MAX_TEXT - sum(len(line) + 1 for line in tail)
+    kept: list[str] = []
+    for number, line in enumerate(lines):
+        if sum(len(k) + 1 for k in kept) + len(line) + 40 > room:
+            kept.append(t._("…and {n} more.", n=t.number(len(lines) - number)))
+            break
+        kept.append(line)
+    return "\n".join(kept + tail)
+
+
 def contact_line(t: Translator, contact: str) -> str:
     text = t._(
         "If you cannot pay an instalment, do not worry: tap «{button}» and someone from the "
@@ -110,14 +124,14 @@ def view(t: Translator, schedule: plans.Schedule, on: date, contact: str) -> str
         lines.append(t._("Everything is paid. Thank you!"))
     lines += ["", t._("<b>Instalments</b>")]
     lines += [line(t, instalment, on) for instalment in schedule.instalments]
-    lines += [
+    tail = [
         "",
         t._("Paid so far: {amount}", amount=t.money(schedule.paid_cents)),
         t._("Still to pay: {amount}", amount=t.money(schedule.left_cents)),
         "",
         contact_line(t, contact),
     ]
-    return "\n".join(lines)
+    return clip(t, lines, tail)
 
 
 async def show(update: Update, context: BotContext, resident: Resident, t: Translator) -> None:

@@ -23,10 +23,9 @@ from bot.models import PlanStatus, Resident
 from bot.services import plan_import, plans
 from handlers import fallback
 from handlers.common import BotContext, buttons, callback_parts, operators_only, reply, who
-from handlers.payments import line
+from handlers.payments import clip, line
 
 PRIVATE = filters.ChatType.PRIVATE
-OVERDUE_SHOWN = 40
 STATUS = {
     PlanStatus.ACTIVE: N_("active"),
     PlanStatus.COMPLETED: N_("completed"),
@@ -91,7 +90,7 @@ def plan_text(t: Translator, schedule: plans.Schedule, on: date) -> str:
         )
         for payment in schedule.payments
     ] or [t._("None yet.")]
-    return "\n".join(lines)
+    return clip(t, lines, [])
 
 
 async def _send_plan(update: Update, context: BotContext, t: Translator, s: plans.Schedule) -> None:
@@ -162,13 +161,11 @@ async def overdue(update: Update, context: BotContext, operator: Resident, t: Tr
             amount=t.money(row.left_cents),
             late=t.n_("{n} day late", "{n} days late", row.days_late),
         )
-        for row in rows[:OVERDUE_SHOWN]
+        for row in rows
     ]
-    if len(rows) > OVERDUE_SHOWN:
-        lines.append(t._("…and {n} more.", n=t.number(len(rows) - OVERDUE_SHOWN)))
     await reply(
         update,
-        "\n".join(lines),
+        clip(t, lines, []),
         reply_markup=buttons([(t._("⬇️ Export as CSV"), "pl:csv")]),
         protect_content=True,
     )
@@ -377,7 +374,7 @@ async def picked(update: Update, context: BotContext, operator: Resident, t: Tra
 def summary_text(t: Translator, summary: plan_import.Summary) -> str:
     if summary.errors:
         lines = [t._("<b>The file was not imported</b>: please correct it and send it again.")]
-        for error in summary.errors[:50]:
+        for error in summary.errors:
             message = t._(error.message, **error.params)
             if error.line and error.column:
                 where = t._("line {line}, column «{column}»", line=error.line, column=error.column)
@@ -386,9 +383,7 @@ def summary_text(t: Translator, summary: plan_import.Summary) -> str:
             else:
                 where = t._("file")
             lines.append(t._("· {where}: {message}", where=where, message=message))
-        if len(summary.errors) > 50:
-            lines.append(t._("…and {n} more.", n=t.number(len(summary.errors) - 50)))
-        return "\n".join(lines)
+        return clip(t, lines, [])
     if summary.kind == plan_import.PLANS:
         return t._(
             "Plans file, {rows} rows: {new} new plans, {updated} updated, {same} unchanged; "

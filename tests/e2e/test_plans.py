@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -174,3 +174,23 @@ async def test_an_operator_imports_a_file_in_chat_after_a_preview(
                               value="31/02/2026")),
         ]
     )  # fmt: skip
+
+
+async def test_long_lists_stay_within_one_telegram_message(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    op, _ = await setup(core, fake)
+    user = await linked(core, fake, 5003, "uk", "Olena Kovalenko")
+    await plan(
+        core, "T5003", [(date(2020, 1, 1) + timedelta(days=30 * i), 1000) for i in range(120)]
+    )
+    await op.send("/overdue")
+    assert len(op.last.raw_text or "") <= 4096
+    assert (op.last.text or "").endswith(".") and "…" in (op.last.text or "")
+    await user.send("/payments")
+    assert len(user.last.raw_text or "") <= 4096
+    bad = "Codice inquilino;Data pagamento;Importo;Riferimento\n" + "".join(
+        f"ZZ{i};1/1/2026;5;R{i}\n" for i in range(200)
+    )
+    await op.send_document("pagamenti.csv", bad.encode(), "text/csv")
+    assert len(op.last.raw_text or "") <= 4096 and "…" in (op.last.text or "")

@@ -29,6 +29,7 @@ from telegram.ext import (
 from bot.i18n import N_, Translator
 from bot.models import Instalment, Resident
 from bot.services import plans
+from bot.services.reminders import HELP
 from handlers.common import (
     BotContext,
     buttons,
@@ -42,7 +43,6 @@ from handlers.common import (
 NOTE = "payments:note"
 END = ConversationHandler.END
 PRIVATE = filters.ChatType.PRIVATE
-HELP = N_("📞 I cannot pay / call me")
 STALE = N_("This button is no longer active.")
 MAX_TEXT = 4000  # Telegram takes 4096 characters; a margin for the isolates of RTL text
 

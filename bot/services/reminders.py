@@ -50,6 +50,7 @@ KIND = "payment_reminder"
 # The notification's text: nothing about money, for the lock screen.
 TEASER = N_("🔔 You have a new message from the QMondo office: tap to read.")
 READ = N_("📩 Read")
+HELP = N_("📞 I cannot pay / call me")  # the same button as under "My payments"
 
 
 def moment(settings: Settings, day: date) -> datetime:
@@ -161,4 +162,6 @@ async def render(
         return None
     if not meaningful(core.settings, offset, instalment.due_on, core.clock.now()):
         return None
-    return Outgoing(t._(TEASER), (((t._(READ), f"pay:read:{instalment.id}"),),), True)
+    # Buttons never show on the lock screen: "I cannot pay" is offered with every reminder.
+    rows = (((t._(READ), f"pay:read:{instalment.id}"),), ((t._(HELP), "pay:help"),))
+    return Outgoing(t._(TEASER), rows, protect_content=True)

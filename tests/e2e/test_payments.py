@@ -172,7 +172,7 @@ async def test_a_reminder_shows_no_amount_until_opened_and_then_asks_for_help(
     reminder = await first_reminder(harness, core, clock, user)
     assert reminder.text == seen(it, TEASER)
     assert not any(ch.isdigit() for ch in reminder.text or "") and "€" not in reminder.text
-    assert reminder.protect_content and reminder.buttons == [it._("📩 Read")]
+    assert reminder.protect_content and reminder.buttons == [it._("📩 Read"), it._(HELP)]
 
     await user.press(it._("📩 Read"))
     details = user.last

@@ -68,6 +68,14 @@ def parser() -> argparse.ArgumentParser:
             cmd.add_argument("--admin", action="store_true")
         cmd.set_defaults(action=operator_role, role=role)
     operator.add_parser("list", help="list operators").set_defaults(action=operator_list)
+
+    export = sub.add_parser("export", help="export data as CSV").add_subparsers(required=True)
+    enrollments = export.add_parser(
+        "enrollments", help="course sign-ups (UTF-8 with BOM, ';' separated, for Excel)"
+    )
+    enrollments.add_argument("--course", type=int, help="only this course id")
+    enrollments.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+    enrollments.set_defaults(action=export_enrollments)
     return root
 
 
@@ -185,6 +193,22 @@ def operator_list(settings: Settings, args: argparse.Namespace) -> int:
     async def work(core: Core) -> int:
         for resident in await residents.operators(core):
             print(f"{resident.telegram_user_id}\t{resident.role.value}\t{resident.name}")
+        return 0
+
+    return with_core(settings, work)
+
+
+def export_enrollments(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.services import training_notices
+
+    async def work(core: Core) -> int:
+        data = await training_notices.export_csv(core, args.course)
+        if args.output:
+            args.output.write_bytes(data)
+            print(f"written to {args.output}", file=sys.stderr)
+        else:
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
         return 0
 
     return with_core(settings, work)

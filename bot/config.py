@@ -43,6 +43,8 @@ class Settings:
     quiet_start: time = time(20, 0)  # non-urgent messages wait from here...
     quiet_end: time = time(9, 0)  # ...to here, in the configured time zone
     tick_seconds: float = 2.0  # the scheduler's sweep: scheduled broadcasts, progress reports
+    offer_hours: int = 48  # how long a free course place is held for the next on the list
+    training_target: int = 30  # the programme's target of residents enrolled in courses
 
     @property
     def tz(self) -> ZoneInfo:
@@ -91,6 +93,8 @@ class Settings:
             ),
             quiet_start=_time(get("QUIET_START") or "20:00", "QMONDO_QUIET_START"),
             quiet_end=_time(get("QUIET_END") or "09:00", "QMONDO_QUIET_END"),
+            offer_hours=max(1, _int(get("OFFER_HOURS") or "48", "QMONDO_OFFER_HOURS")),
+            training_target=_int(get("TRAINING_TARGET") or "30", "QMONDO_TRAINING_TARGET"),
         )
         try:
             settings.tz  # noqa: B018 - fail at start, not at the first reminder

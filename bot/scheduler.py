@@ -11,13 +11,15 @@ from collections.abc import Callable
 
 from bot.core import Core
 from bot.delivery.channel import Channel, DeliveryError
-from bot.services import broadcasts
+from bot.services import broadcasts, training
 
 log = logging.getLogger(__name__)
 
 
 async def tick(core: Core, channel: Channel, wake: Callable[[], None]) -> None:
     await broadcasts.release_due(core)
+    await training.expire_offers(core)
+    await training.plan_reminders(core)
     for chat_id, message_id, message in await broadcasts.progress(core):
         try:
             await channel.edit(chat_id, message_id, message)

@@ -14,6 +14,7 @@ from bot.models import Resident
 RESIDENT_COMMANDS = [
     ("start", N_("Start again")),
     ("language", N_("Change language")),
+    ("training", N_("Job-training courses")),
     ("link", N_("Link your tenant record")),
     ("stop", N_("Stop notices")),
     ("privacy", N_("What we keep about you")),
@@ -24,6 +25,8 @@ OPERATOR_COMMANDS = [
     ("linkcode", N_("Operators: a link code for a tenant")),
     ("broadcast", N_("Operators: send a notice")),
     ("broadcasts", N_("Operators: notices sent and scheduled")),
+    ("newcourse", N_("Operators: create a training course")),
+    ("courses", N_("Operators: training courses and sign-ups")),
 ]
 
 

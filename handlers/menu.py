@@ -7,7 +7,7 @@ from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from bot.i18n import Translator
 from bot.models import Resident
-from handlers import language
+from handlers import language, training
 from handlers.common import BotContext, menu_action, reply, show_menu, who
 
 PRIVATE = filters.ChatType.PRIVATE
@@ -27,17 +27,6 @@ async def chosen(update: Update, context: BotContext) -> None:
         )
         return
     await ACTIONS[action](update, context, resident, t)
-
-
-async def training(update: Update, context: BotContext, resident: Resident, t: Translator) -> None:
-    await show_menu(
-        update,
-        t,
-        t._(
-            "Sign-up for job-training courses will open here soon. The "
-            "QMondo office will send you a message when it opens."
-        ),
-    )
 
 
 async def payments(update: Update, context: BotContext, resident: Resident, t: Translator) -> None:
@@ -80,6 +69,7 @@ def help_text(t: Translator, contact: str) -> str:
         "/help – this message"
     )
     text += "\n" + t._("/stop – no more notices (/start turns them back on)")
+    text += "\n" + t._("/training – job-training courses: sign up, see your place")
     if contact:
         text += "\n\n" + t._("QMondo office: {contact}", contact=contact)
     return text
@@ -105,7 +95,7 @@ async def choose_language(
 
 
 ACTIONS = {
-    "training": training,
+    "training": training.show,
     "payments": payments,
     "events": events,
     "language": choose_language,

@@ -279,10 +279,7 @@ async def sign_up(core: Core, resident_id: int, course_id: int, form: Form) -> P
         resident = await session.get(Resident, resident_id)
         row = await _held(session, course_id, resident_id)
         _check_may_sign_up(course, resident, row)
-        if row is None:
-            row = Enrollment(course_id=course_id, resident_id=resident_id)
-            session.add(row)
-        return await _place(session, row, course, form_values(form), now)
+        return await _place(session, row, course, resident_id, form_values(form), now)
 
 
 def form_values(form: Form) -> dict[str, Any]:
@@ -297,10 +294,19 @@ def form_values(form: Form) -> dict[str, Any]:
 
 
 async def _place(
-    session: AsyncSession, row: Enrollment, course: Course, values: dict[str, Any], now: datetime
+    session: AsyncSession,
+    row: Enrollment | None,
+    course: Course,
+    resident_id: int,
+    values: dict[str, Any],
+    now: datetime,
 ) -> Placement:
+    """Enrolled if a place is free and nobody waits before them, else on the waiting list."""
     counts = (await _counts(session, [course.id]))[course.id]
     free = sum(counts[s] for s in HOLDS_PLACE) < course.capacity and not counts[S.WAITING]
+    if row is None:
+        row = Enrollment(course_id=course.id, resident_id=resident_id)
+        session.add(row)
     for key, value in values.items():
         setattr(row, key, value)
     row.status = S.ENROLLED if free else S.WAITING
@@ -583,10 +589,7 @@ async def move(core: Core, enrollment_id: int, to_course_id: int) -> Placement:
         values |= {"work": row.work, "work_note": row.work_note}
         held = row.status != S.WAITING
         _end(session, row, S.MOVED, now)
-        if there is None:
-            there = Enrollment(course_id=to_course_id, resident_id=row.resident_id)
-            session.add(there)
-        placement = await _place(session, there, target, values, now)
+        placement = await _place(session, there, target, row.resident_id, values, now)
         if held:
             await _fill(core, session, locked[course_id], now)
         return placement

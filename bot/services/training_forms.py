@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from bot.core import Core
 from bot.i18n import N_
@@ -113,10 +113,3 @@ async def drop(core: Core, resident_id: int, kind: str) -> None:
             )
         )
 
-
-async def drafts_of(core: Core, resident_id: int) -> list[TrainingDraft]:
-    async with core.db.session() as session:
-        rows = await session.scalars(
-            select(TrainingDraft).where(TrainingDraft.resident_id == resident_id)
-        )
-        return list(rows)

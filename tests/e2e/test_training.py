@@ -5,20 +5,29 @@ expired) sent through the delivery path and the scheduler's sweep."""
 from __future__ import annotations
 
 import unicodedata
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from bot.core import Core
-from bot.fakeapi import FakeBotAPI, FakeUser
-from bot.i18n import Translator
-from bot.models import Course, Delivery, Enrollment, EnrollmentStatus
+from bot.fakeapi import FakeBotAPI
+from bot.models import Delivery
 from bot.services import residents, training
-from tests.conftest import ROME
-from tests.support import Harness, eventually, linked, read, seen
+from tests.support import (
+    COURSE_START,
+    Harness,
+    course,
+    enrollment_statuses,
+    eventually,
+    filled,
+    intake,
+    linked,
+    read,
+    seen,
+    texts,
+)
 
-START = datetime(2026, 12, 1, 9, 30, tzinfo=ROME)
+START = COURSE_START
 OFFER = (
     "🎉 A place is free for you in <b>{course}</b>: do you take it?\nPlease answer by {deadline}."
 )
@@ -29,37 +38,6 @@ WAITING = (
 ENROLLED = "✅ You are enrolled in <b>{course}</b>.\nFirst session: {when}\nPlace: {place}"
 
 
-async def course(core: Core, title: str = "Cucina professionale", **fields: Any) -> Course:
-    values = {
-        "title": title,
-        "description": "Corso base di cucina, con attestato",
-        "provider": "AFOL Metropolitana",
-        "place": "Via Rizzoli 8, Milano",
-        "starts_at": START,
-        "schedule": "lunedì e mercoledì 9-12",
-        "capacity": 2,
-        "allow_unlinked": False,
-    } | fields
-    return await training.create_course(core, values)
-
-
-def form(name: str = "Test Person") -> training.Form:
-    return training.Form(name, "+393331234567", ["morning"], "middle", "kitchen")
-
-
-async def filled(core: Core, user: FakeUser, t: Translator, title: str) -> None:
-    """Go through the whole form with the quickest answers, up to the confirmation."""
-    await user.send(t._("📚 Training"))
-    await user.press(title)
-    await user.press(t._("✅ Yes"))
-    await user.send_contact("+39 333 123 4567")
-    await user.press("⬜ " + t._("Afternoons"))
-    await user.press(t._("Done"))
-    await user.press(t._("Primary school"))
-    await user.press(t._("Any work"))
-    await user.press(t._("Skip"))
-
-
 def reads_right_to_left(text: str) -> bool:
     """The first strong character decides the direction Telegram gives the message."""
     for char in text:
@@ -68,16 +46,6 @@ def reads_right_to_left(text: str) -> bool:
         if unicodedata.bidirectional(char) == "L":
             return False
     return False
-
-
-def texts(user: FakeUser) -> list[str]:
-    return [m.text or m.caption or "" for m in user.messages]
-
-
-async def statuses(core: Core) -> dict[str, str]:
-    async with core.db.session() as session:
-        rows = await session.execute(select(Enrollment.name, Enrollment.status))
-        return {name: EnrollmentStatus(status).value for name, status in rows}
 
 
 async def test_the_whole_form_in_italian_with_back_bad_numbers_edit_and_a_restart(
@@ -205,7 +173,7 @@ async def test_arabic_cancel_then_the_waiting_list_and_a_double_sign_up(
     await amina.press(ar._("✅ Yes"))
     await amina.tap(ar._("❌ Cancel"))
     assert amina.last.text == seen(ar, "Cancelled. You are not signed up.")
-    assert await statuses(core) == {"Anna Bianchi": "enrolled"}
+    assert await enrollment_statuses(core) == {"Anna Bianchi": "enrolled"}
 
     await filled(core, amina, ar, "Pulizie professionali")
     await amina.press(ar._("✅ Confirm"))
@@ -217,7 +185,10 @@ async def test_arabic_cancel_then_the_waiting_list_and_a_double_sign_up(
     assert amina.last.text == seen(
         ar, "You are already signed up for this course. /training shows your sign-ups."
     )
-    assert await statuses(core) == {"Anna Bianchi": "enrolled", "Amina Haddad": "waiting"}
+    assert await enrollment_statuses(core) == {
+        "Anna Bianchi": "enrolled",
+        "Amina Haddad": "waiting",
+    }
 
 
 async def test_chinese_withdrawal_offers_the_place_to_the_next_who_accepts(
@@ -266,12 +237,12 @@ async def test_chinese_withdrawal_offers_the_place_to_the_next_who_accepts(
         place="Via Rizzoli 8, Milano",
     )
     assert sara.last.document is not None  # the calendar file
-    assert await statuses(core) == {"Li Wei": "withdrawn", "Sara Neri": "enrolled"}
+    assert await enrollment_statuses(core) == {"Li Wei": "withdrawn", "Sara Neri": "enrolled"}
     # the offer, answered, cannot be answered again (a replayed button)
     offer = (await training.mine(core, await _id(core, 5202)))[0].enrollment.id
     await sara.press_data(f"tr:of:{offer}:n")
     assert sara.last.text == seen(it, "This offer is no longer valid.")
-    assert await statuses(core) == {"Li Wei": "withdrawn", "Sara Neri": "enrolled"}
+    assert await enrollment_statuses(core) == {"Li Wei": "withdrawn", "Sara Neri": "enrolled"}
 
 
 async def test_a_declined_offer_and_an_expired_one_pass_the_place_on(
@@ -281,7 +252,7 @@ async def test_a_declined_offer_and_an_expired_one_pass_the_place_on(
     people = [await linked(core, fake, 5300 + i, "it", f"Persona {i}") for i in range(4)]
     ids = [await _id(core, 5300 + i) for i in range(4)]
     for number, resident_id in enumerate(ids):
-        await training.sign_up(core, resident_id, cooking.id, form(f"Persona {number}"))
+        await training.sign_up(core, resident_id, cooking.id, intake(f"Persona {number}"))
     it = core.catalogs.translator("it")
     first = (await training.mine(core, ids[0]))[0].enrollment.id
     await training.withdraw(core, ids[0], first)
@@ -301,7 +272,7 @@ async def test_a_declined_offer_and_an_expired_one_pass_the_place_on(
     # the expired offer's button no longer works
     await people[2].press(it._("✅ Yes, I take it"))
     assert people[2].last.text == seen(it, "This offer is no longer valid.")
-    assert await statuses(core) == {
+    assert await enrollment_statuses(core) == {
         "Persona 0": "withdrawn",
         "Persona 1": "declined",
         "Persona 2": "expired",
@@ -324,7 +295,7 @@ async def test_the_day_before_reminder_is_sent_once(
 ):
     cooking = await course(core)
     marco = await linked(core, fake, 5401, "it", "Marco Rossi")
-    await training.sign_up(core, await _id(core, 5401), cooking.id, form("Marco Rossi"))
+    await training.sign_up(core, await _id(core, 5401), cooking.id, intake("Marco Rossi"))
     it = core.catalogs.translator("it")
     reminder = seen(
         it,

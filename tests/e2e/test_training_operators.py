@@ -13,8 +13,21 @@ from bot.fakeapi import FakeBotAPI
 from bot.models import Role
 from bot.services import residents, training
 from tests.conftest import ROME
-from tests.e2e.test_training import START, course, filled, form, statuses, texts
-from tests.support import Harness, eventually, linked, read, seen
+from tests.support import (
+    COURSE_START as START,
+)
+from tests.support import (
+    Harness,
+    course,
+    enrollment_statuses,
+    eventually,
+    filled,
+    intake,
+    linked,
+    read,
+    seen,
+    texts,
+)
 
 NOT_ACTIVE = "This button is no longer active."
 
@@ -79,7 +92,7 @@ async def test_the_figures_capacity_closing_and_the_lists(
     people = [await linked(core, fake, 5100 + i, "it", f"Persona {i}") for i in range(3)]
     for i in range(3):
         await training.sign_up(
-            core, await resident_id(core, 5100 + i), cooking.id, form(f"Persona {i}")
+            core, await resident_id(core, 5100 + i), cooking.id, intake(f"Persona {i}")
         )
     await op.send("/courses")
     assert read(
@@ -135,7 +148,7 @@ async def test_the_figures_capacity_closing_and_the_lists(
     await op.press("1. Persona 1")
     await op.press(it._("✖️ Remove"))
     await op.press(it._("Yes, remove"))
-    assert await statuses(core) == {
+    assert await enrollment_statuses(core) == {
         "Persona 0": "completed",
         "Persona 1": "dropped",
         "Persona 2": "enrolled",
@@ -162,7 +175,7 @@ async def test_the_csv_comes_as_a_file_in_chat(harness: Harness, core: Core, fak
     for i in range(2):
         await linked(core, fake, 5200 + i, "it", f"Persona {i}")
         await training.sign_up(
-            core, await resident_id(core, 5200 + i), cooking.id, form(f"Persona {i}")
+            core, await resident_id(core, 5200 + i), cooking.id, intake(f"Persona {i}")
         )
     await op.send("/courses")
     await op.press("Cucina professionale")
@@ -212,7 +225,7 @@ async def test_residents_cannot_act_as_operators_or_on_someone_elses_sign_up(
         assert answers[-1].get("text") == it._(NOT_ACTIVE), forged
     assert len(bilal.messages) == before  # nothing shown, nothing sent
     assert (await training.view(core, cooking.id)).course.capacity == 1
-    assert await statuses(core) == {"Anna Bianchi": "enrolled"}
+    assert await enrollment_statuses(core) == {"Anna Bianchi": "enrolled"}
 
 
 async def test_unlinked_residents_only_where_the_course_allows_it(
@@ -248,7 +261,7 @@ async def test_unlinked_residents_only_where_the_course_allows_it(
     await guest.press(it._("Cleaning"))
     await guest.press(it._("Skip"))
     await guest.press(it._("✅ Confirm"))
-    assert await statuses(core) == {"Olena Kovalenko": "enrolled"}
+    assert await enrollment_statuses(core) == {"Olena Kovalenko": "enrolled"}
 
 
 async def test_operators_write_to_those_enrolled_in_a_course(
@@ -260,7 +273,7 @@ async def test_operators_write_to_those_enrolled_in_a_course(
     for i in range(2):
         await linked(core, fake, 5500 + i, "it", f"Persona {i}")
         await training.sign_up(
-            core, await resident_id(core, 5500 + i), cooking.id, form(f"Persona {i}")
+            core, await resident_id(core, 5500 + i), cooking.id, intake(f"Persona {i}")
         )
     await op.send("/broadcast")
     await op.press(it._("Waiting for a course"))

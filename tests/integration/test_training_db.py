@@ -20,7 +20,7 @@ from bot.models import Delivery, Enrollment, EnrollmentStatus, Resident
 from bot.services import audiences, linking, residents, training
 from bot.services import training_notices as notices
 from tests.conftest import ROME
-from tests.e2e.test_training import course, form
+from tests.support import course, intake
 
 
 async def person(core: Core, user_id: int, name: str) -> int:
@@ -58,8 +58,8 @@ async def test_two_people_taking_the_last_place_at_once_one_gets_it(core: Core):
         a = await person(core, 100 + 2 * round_, "Anna")
         b = await person(core, 101 + 2 * round_, "Bilal")
         placed = await asyncio.gather(
-            training.sign_up(core, a, last_place.id, form("Anna")),
-            training.sign_up(core, b, last_place.id, form("Bilal")),
+            training.sign_up(core, a, last_place.id, intake("Anna")),
+            training.sign_up(core, b, last_place.id, intake("Bilal")),
         )
         assert sorted(p.position or 0 for p in placed) == [0, 1], round_
         assert sorted(status for _, status in await statuses(core, last_place.id)) == [
@@ -72,8 +72,8 @@ async def test_a_double_sign_up_at_once_is_refused(core: Core):
     cooking = await course(core, capacity=5)
     a = await person(core, 200, "Anna")
     results = await asyncio.gather(
-        training.sign_up(core, a, cooking.id, form("Anna")),
-        training.sign_up(core, a, cooking.id, form("Anna")),
+        training.sign_up(core, a, cooking.id, intake("Anna")),
+        training.sign_up(core, a, cooking.id, intake("Anna")),
         return_exceptions=True,
     )
     assert sum(isinstance(r, training.AlreadySignedUp) for r in results) == 1
@@ -84,7 +84,7 @@ async def test_capacity_raised_offers_places_lowered_removes_nobody(core: Core):
     cooking = await course(core, capacity=1)
     ids = [await person(core, 300 + i, f"P{i}") for i in range(4)]
     for i, resident_id in enumerate(ids):
-        await training.sign_up(core, resident_id, cooking.id, form(f"P{i}"))
+        await training.sign_up(core, resident_id, cooking.id, intake(f"P{i}"))
     await training.update_course(core, cooking.id, capacity=3)
     assert await statuses(core, cooking.id) == [
         ("P0", "enrolled"),
@@ -106,21 +106,21 @@ async def test_capacity_raised_offers_places_lowered_removes_nobody(core: Core):
     await training.update_course(core, cooking.id, status="closed")
     late = await person(core, 399, "Late")
     with pytest.raises(training.CourseClosed):
-        await training.sign_up(core, late, cooking.id, form("Late"))
+        await training.sign_up(core, late, cooking.id, intake("Late"))
 
 
 async def test_a_sign_up_held_by_the_chat_and_by_the_record_keeps_the_earlier(core: Core, clock):
     open_course = await course(core, capacity=1, allow_unlinked=True)
     other = await course(core, "Altro corso", capacity=5, allow_unlinked=True)
     record = await residents.add_record(core, "A101", "Amina Haddad", "A")
-    await training.sign_up(core, record.id, open_course.id, form("Amina (record)"))
+    await training.sign_up(core, record.id, open_course.id, intake("Amina (record)"))
     chat = await residents.touch(core, 8001, 8001, "ar")
     await residents.give_consent(core, chat.id, "Amina")
     waiting = await person(core, 8002, "Next")
     clock.set(datetime(2026, 11, 25, 11, 0, tzinfo=ROME))
-    await training.sign_up(core, chat.id, open_course.id, form("Amina (chat)"))
-    await training.sign_up(core, waiting, open_course.id, form("Next"))
-    await training.sign_up(core, chat.id, other.id, form("Amina (chat)"))
+    await training.sign_up(core, chat.id, open_course.id, intake("Amina (chat)"))
+    await training.sign_up(core, waiting, open_course.id, intake("Next"))
+    await training.sign_up(core, chat.id, other.id, intake("Amina (chat)"))
     issued = await linking.issue(core, "A101")
 
     result = await linking.redeem(core, chat.id, 8001, issued.code)
@@ -146,12 +146,12 @@ async def test_a_sign_up_held_by_the_chat_and_by_the_record_keeps_the_earlier(co
 async def test_a_merge_that_frees_a_place_offers_it(core: Core, clock):
     cooking = await course(core, capacity=2, allow_unlinked=True)
     record = await residents.add_record(core, "A102", "Omar Saleh", "A")
-    await training.sign_up(core, record.id, cooking.id, form("Omar (record)"))
+    await training.sign_up(core, record.id, cooking.id, intake("Omar (record)"))
     chat = await residents.touch(core, 8101, 8101, "ar")
     await residents.give_consent(core, chat.id, "Omar")
-    await training.sign_up(core, chat.id, cooking.id, form("Omar (chat)"))
+    await training.sign_up(core, chat.id, cooking.id, intake("Omar (chat)"))
     waiting = await person(core, 8102, "Next")
-    await training.sign_up(core, waiting, cooking.id, form("Next"))
+    await training.sign_up(core, waiting, cooking.id, intake("Next"))
     issued = await linking.issue(core, "A102")
     await linking.redeem(core, chat.id, 8101, issued.code)
     assert await statuses(core, cooking.id) == [("Omar (record)", "enrolled"), ("Next", "offered")]
@@ -160,8 +160,8 @@ async def test_a_merge_that_frees_a_place_offers_it(core: Core, clock):
 async def test_broadcast_audiences_per_course(core: Core):
     cooking = await course(core, capacity=1)
     a, b = await person(core, 400, "Anna"), await person(core, 401, "Bilal")
-    await training.sign_up(core, a, cooking.id, form("Anna"))
-    await training.sign_up(core, b, cooking.id, form("Bilal"))
+    await training.sign_up(core, a, cooking.id, intake("Anna"))
+    await training.sign_up(core, b, cooking.id, intake("Bilal"))
     async with core.db.session() as session:
         enrolled = list(await session.scalars(audiences.members(f"course:{cooking.id}")))
         waiting = list(await session.scalars(audiences.members(f"waitlist:{cooking.id}")))
@@ -179,7 +179,7 @@ def rows_of(data: bytes) -> list[list[str]]:
 async def test_the_csv_export_opens_in_italian_excel(core: Core):
     cooking = await course(core, "Cucina; base", capacity=1)
     a, b = await person(core, 500, "Anna"), await person(core, 501, "Bilal")
-    await training.sign_up(core, a, cooking.id, form("Anna"))
+    await training.sign_up(core, a, cooking.id, intake("Anna"))
     await training.sign_up(
         core, b, cooking.id, training.Form("Bilal", "+212612345678", ["evening"], "none", "any")
     )
@@ -215,7 +215,7 @@ def test_export_enrollments_from_the_command_line(
         await migrate.upgrade(url)
         core = Core.create(Settings(database_url=url))
         cooking = await course(core, capacity=1)
-        await training.sign_up(core, await person(core, 600, "Anna"), cooking.id, form("Anna"))
+        await training.sign_up(core, await person(core, 600, "Anna"), cooking.id, intake("Anna"))
         await core.close()
 
     asyncio.run(seed())

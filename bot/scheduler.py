@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 async def tick(core: Core, channel: Channel, wake: Callable[[], None]) -> None:
     await broadcasts.release_due(core)
     await training.expire_offers(core)
+    await training.fill_free_places(core)
     await training.plan_reminders(core)
     for chat_id, message_id, message in await broadcasts.progress(core):
         try:

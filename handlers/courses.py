@@ -298,18 +298,18 @@ async def _detail(update: Update, context: BotContext, t: Translator, course_id:
 async def capacity(update: Update, context: BotContext, operator: Resident, t: Translator) -> None:
     _, _, course_id, sign = callback_parts(update)[:4]
     try:
-        item = await training.view(context.core, int(course_id))
-        new = item.course.capacity + (1 if sign == "+" else -1)
-        if new < 1:
-            await answer(update, t._("A course needs at least one place."))
-            return
-        await training.update_course(context.core, item.course.id, capacity=new)
+        course = await training.change_capacity(
+            context.core, int(course_id), 1 if sign == "+" else -1
+        )
     except training.UnknownCourse:
         await answer(update, t._("This course does not exist."))
         return
-    await answer(update, t._("Places: {n}", n=t.number(new)))
+    except training.NoLongerValid:
+        await answer(update, t._("A course needs at least one place."))
+        return
+    await answer(update, t._("Places: {n}", n=t.number(course.capacity)))
     _wake(context)
-    await _detail(update, context, t, item.course.id)
+    await _detail(update, context, t, course.id)
 
 
 @operators_only

@@ -255,6 +255,9 @@ async def begin(update: Update, context: BotContext) -> str | int:
 
 
 async def refused(update: Update, t: Translator, error: Exception) -> None:
+    if isinstance(error, training.NoConsent):  # no menu before the privacy notice
+        await reply(update, t._("Send /start to begin."))
+        return
     if isinstance(error, training.NotLinked):
         text = t._(
             "This course is only for residents whose chat is linked to their tenant record. "
@@ -315,7 +318,7 @@ async def ask(update: Update, context: BotContext, t: Translator, draft: Trainin
             [(f"{icon} {t._(EDIT_LABELS[field])}", f"tr:ed:{field}")]
             for field, icon in EDITABLE.items()
         ]
-        markup = buttons(*rows, [(t._("⬅️ Back"), "tr:back")])
+        markup = buttons(*rows, nav_row(t))
     else:
         course = await training.view(context.core, draft.course_id or 0)
         text = "\n".join(

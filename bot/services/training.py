@@ -56,6 +56,10 @@ class CourseClosed(DomainError):
     pass
 
 
+class NoConsent(DomainError):
+    """The person has not accepted the privacy notice: nothing about them may be stored."""
+
+
 class NotLinked(DomainError):
     """The course takes only residents whose chat is linked to their tenant record."""
 
@@ -246,7 +250,9 @@ async def view(core: Core, course_id: int) -> CourseView:
 def _check_may_sign_up(course: Course, resident: Resident | None, held: Enrollment | None) -> None:
     if course.status != CourseStatus.OPEN:
         raise CourseClosed(str(course.id))
-    if resident is None or not (resident.is_linked or course.allow_unlinked):
+    if resident is None or resident.consent_at is None:
+        raise NoConsent(str(course.id))
+    if not (resident.is_linked or course.allow_unlinked):
         raise NotLinked(str(course.id))
     if held is not None and held.status in (*ACTIVE, S.COMPLETED):
         raise AlreadySignedUp(str(course.id))
@@ -412,6 +418,26 @@ async def expire_offers(core: Core) -> int:
     return expired
 
 
+async def fill_free_places(core: Core) -> int:
+    """Offer places freed without a service call (a sign-up erased with /delete, say)."""
+    now = core.clock.now()
+    someone_waits = exists().where(
+        Enrollment.course_id == Course.id, Enrollment.status == S.WAITING
+    )
+    async with core.db.session() as session:
+        courses = list(
+            await session.scalars(
+                select(Course).where(Course.status == CourseStatus.OPEN, someone_waits)
+            )
+        )
+        counts = await _counts(session, [c.id for c in courses])
+    short = [c.id for c in courses if CourseView(c, counts[c.id]).taken < c.capacity]
+    for course_id in short:
+        async with core.db.session.begin() as session:
+            await _fill(core, session, await _lock_course(session, course_id, now), now)
+    return len(short)
+
+
 async def plan_reminders(core: Core) -> int:
     """The day before a course starts, each enrolled resident is reminded, once."""
     now = core.clock.now()
@@ -505,6 +531,18 @@ async def update_course(core: Core, course_id: int, **values: Any) -> Course:
         course = await _lock_course(session, course_id, now)
         for key, value in values.items():
             setattr(course, key, value)
+        await _fill(core, session, course, now)
+        return course
+
+
+async def change_capacity(core: Core, course_id: int, delta: int) -> Course:
+    """One place more or less, counted under the lock (two quick taps make two places)."""
+    now = core.clock.now()
+    async with core.db.session.begin() as session:
+        course = await _lock_course(session, course_id, now)
+        if course.capacity + delta < 1:
+            raise NoLongerValid(str(course_id))
+        course.capacity += delta
         await _fill(core, session, course, now)
         return course
 

@@ -112,4 +112,3 @@ async def drop(core: Core, resident_id: int, kind: str) -> None:
                 TrainingDraft.resident_id == resident_id, TrainingDraft.kind == kind
             )
         )
-

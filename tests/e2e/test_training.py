@@ -315,3 +315,28 @@ async def test_the_day_before_reminder_is_sent_once(
         count = await session.scalar(select(func.count()).where(Delivery.kind == training.REMINDER))
     assert count == 1
     assert texts(marco).count(reminder) == 1
+
+
+async def test_a_place_freed_by_deleting_ones_data_is_offered_by_the_sweep(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    open_to_all = await course(core, capacity=1, allow_unlinked=True)
+    guest = await residents.touch(core, 5501, 5501, "it")
+    await residents.give_consent(core, guest.id, "Olena")
+    await training.sign_up(core, guest.id, open_to_all.id, intake("Olena"))
+    waiting = await linked(core, fake, 5502, "it", "Sara Neri")
+    await training.sign_up(core, await _id(core, 5502), open_to_all.id, intake("Sara Neri"))
+    await residents.forget(core, 5501)  # /delete: the sign-up goes with the chat's data
+    it = core.catalogs.translator("it")
+    await eventually(lambda: it._("✅ Yes, I take it") in waiting.buttons)
+    assert await enrollment_statuses(core) == {"Sara Neri": "offered"}
+
+
+async def test_no_sign_up_before_the_privacy_notice(harness: Harness, core: Core, fake: FakeBotAPI):
+    open_to_all = await course(core, capacity=1, allow_unlinked=True)
+    stranger = fake.user(5601, first_name="Ali", language_code="it")
+    await stranger.send("/start")  # the privacy notice is shown, not yet accepted
+    await stranger.press_data(f"tr:sign:{open_to_all.id}")  # a forged button
+    it = core.catalogs.translator("it")
+    assert stranger.last.text == seen(it, "Send /start to begin.")
+    assert await enrollment_statuses(core) == {}

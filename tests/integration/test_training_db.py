@@ -113,6 +113,7 @@ async def test_a_sign_up_held_by_the_chat_and_by_the_record_keeps_the_earlier(co
     open_course = await course(core, capacity=1, allow_unlinked=True)
     other = await course(core, "Altro corso", capacity=5, allow_unlinked=True)
     record = await residents.add_record(core, "A101", "Amina Haddad", "A")
+    await residents.give_consent(core, record.id, None)  # linked before, on an older phone
     await training.sign_up(core, record.id, open_course.id, intake("Amina (record)"))
     chat = await residents.touch(core, 8001, 8001, "ar")
     await residents.give_consent(core, chat.id, "Amina")
@@ -146,6 +147,7 @@ async def test_a_sign_up_held_by_the_chat_and_by_the_record_keeps_the_earlier(co
 async def test_a_merge_that_frees_a_place_offers_it(core: Core, clock):
     cooking = await course(core, capacity=2, allow_unlinked=True)
     record = await residents.add_record(core, "A102", "Omar Saleh", "A")
+    await residents.give_consent(core, record.id, None)
     await training.sign_up(core, record.id, cooking.id, intake("Omar (record)"))
     chat = await residents.touch(core, 8101, 8101, "ar")
     await residents.give_consent(core, chat.id, "Omar")

@@ -31,7 +31,7 @@ from bot.i18n import N_, Translator
 from bot.models import CourseStatus, Enrollment, EnrollmentStatus, Resident, TrainingDraft
 from bot.services import DomainError, training, training_forms
 from bot.services import training_notices as notices
-from bot.timeparse import parse_local
+from bot.services.training_forms import LIMITS, MAX_CAPACITY, course_value
 from handlers.common import BotContext, answer, buttons, callback_parts, operators_only, reply
 
 KIND = "course"
@@ -50,8 +50,6 @@ QUESTIONS = {
     "capacity": N_("How many places?"),
     "allow_unlinked": N_("May residents sign up before their chat is linked to a tenant record?"),
 }
-LIMITS = {"title": 120, "description": 1000, "provider": 120, "place": 200, "schedule": 200}
-MAX_CAPACITY = 500
 ROSTER_SHOWN = 40
 
 
@@ -93,19 +91,16 @@ async def ask(update: Update, t: Translator, draft: TrainingDraft) -> str:
     return FORM
 
 
-def parse(field: str, text: str, now: datetime, context: BotContext) -> Any:
-    """The typed value for a field, or None with the field's question asked again."""
-    text = " ".join(text.split()) if field != "description" else text.strip()
-    if field in LIMITS:
-        return text if 0 < len(text) <= LIMITS[field] else None
-    if field == "capacity":
-        return int(text) if text.isdigit() and 0 < int(text) <= MAX_CAPACITY else None
-    if field == "starts_at":
-        when = parse_local(text, now, context.core.settings.tz)
-        return when if when is not None and when > now else None
-    return None
-
-
+FIELD_LABELS = {
+    "title": N_("Title"),
+    "description": N_("Description"),
+    "provider": N_("Provider"),
+    "place": N_("Place"),
+    "starts_at": N_("First session"),
+    "schedule": N_("Schedule"),
+    "capacity": N_("Places"),
+    "allow_unlinked": N_("Sign-up without a linked chat"),
+}
 HINTS = {
     "capacity": N_("Please write a whole number from 1 to {max}."),
     "starts_at": N_("I could not read a future date. Write it like this: 12/01 9:30."),
@@ -120,7 +115,8 @@ async def typed(
     if draft is None:
         return END
     assert update.message is not None and update.message.text is not None
-    value = parse(draft.step, update.message.text, context.core.clock.now(), context)
+    core = context.core
+    value = course_value(draft.step, update.message.text, core.clock.now(), core.settings.tz)
     if value is None:
         hint = HINTS.get(draft.step, N_("Please write it in at most {max} characters."))
         limit = MAX_CAPACITY if draft.step == "capacity" else LIMITS.get(draft.step, 0)
@@ -332,17 +328,7 @@ async def choose_field(
 ) -> None:
     await answer(update)
     course_id = callback_parts(update)[2]
-    labels = {
-        "title": N_("Title"),
-        "description": N_("Description"),
-        "provider": N_("Provider"),
-        "place": N_("Place"),
-        "starts_at": N_("First session"),
-        "schedule": N_("Schedule"),
-        "capacity": N_("Places"),
-        "allow_unlinked": N_("Sign-up without a linked chat"),
-    }
-    rows = [[(t._(labels[f]), f"co:ef:{course_id}:{f}")] for f in FIELDS]
+    rows = [[(t._(FIELD_LABELS[f]), f"co:ef:{course_id}:{f}")] for f in FIELDS]
     await reply(update, t._("What do you want to change?"), reply_markup=buttons(*rows))
 
 

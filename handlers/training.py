@@ -53,12 +53,12 @@ KIND = "signup"
 STEPS = ("name", "phone", "availability", "schooling", "work", "note", "confirm")
 NAME, PHONE, AVAIL, SCHOOL, WORKS, NOTE, CONFIRM = (f"training:{s}" for s in STEPS)
 EDIT = "training:edit"
-EDITABLE = {
-    "name": "👤",
-    "phone": "📱",
-    "availability": "🕒",
-    "schooling": "🎓",
-    "work": "🛠",
+EDITABLE = {  # the answers one can change from the summary
+    "name": ("👤", N_("Name")),
+    "phone": ("📱", N_("Phone")),
+    "availability": ("🕒", N_("Availability")),
+    "schooling": ("🎓", N_("School")),
+    "work": ("🛠", N_("Work wanted")),
 }
 END = ConversationHandler.END
 PRIVATE = filters.ChatType.PRIVATE
@@ -270,75 +270,84 @@ async def refused(update: Update, t: Translator, error: Exception) -> None:
     await show_menu(update, t, text)
 
 
+Question = tuple[str, Any]  # the text and its keyboard
+
+
 async def ask(update: Update, context: BotContext, t: Translator, draft: TrainingDraft) -> str:
     """Ask the question of the draft's step (again, after a hint or a restart)."""
-    data, step = draft.data, draft.step
-    markup: Any
-    if step == "name":
-        text = (
-            t._(
-                "Is this your full name? <b>{name}</b>\nIf not, write your name and surname.",
-                name=data["name"],
-            )
-            if data.get("name")
-            else t._("Write your name and surname.")
-        )
-        rows = [[(t._("✅ Yes"), "tr:name:ok")]] if data.get("name") else []
-        markup = buttons(*rows, nav_row(t))
-    elif step == "phone":
-        text = t._(
-            "Your phone number, so the course can call you. Tap the button below to share it, "
-            "or write it."
-        )
-        markup = ReplyKeyboardMarkup(
-            [
-                [KeyboardButton(t._("📱 Share my phone number"), request_contact=True)],
-                [KeyboardButton(t._("⬅️ Back")), KeyboardButton(t._("❌ Cancel"))],
-            ],
-            resize_keyboard=True,
-            one_time_keyboard=True,
-        )
-    elif step == "availability":
-        text = t._("When can you come? Tap all that fit, then Done.")
-        markup = availability_buttons(t, data.get("availability", []))
-    elif step == "schooling":
-        text = t._("What is the highest school you finished?")
-        rows = [[(t._(label), f"tr:sc:{code}")] for code, label in SCHOOLING.items()]
-        markup = buttons(*rows, nav_row(t))
-    elif step == "work":
-        text = t._("What kind of work are you looking for?")
-        rows = [[(t._(label), f"tr:wk:{code}")] for code, label in WORK.items()]
-        markup = buttons(*rows, nav_row(t))
-    elif step == "note":
-        text = t._("Anything to add about the work you look for? Write it, or tap Skip.")
-        markup = buttons([(t._("Skip"), "tr:skip")], nav_row(t))
-    elif step == "edit":
-        text = t._("What do you want to change?")
-        rows = [
-            [(f"{icon} {t._(EDIT_LABELS[field])}", f"tr:ed:{field}")]
-            for field, icon in EDITABLE.items()
-        ]
-        markup = buttons(*rows, nav_row(t))
-    else:
-        course = await training.view(context.core, draft.course_id or 0)
-        text = "\n".join(
-            [
-                t._("Please check your sign-up for <b>{course}</b>:", course=course.course.title),
-                "",
-                notices.form_summary(t, data),
-            ]
-        )
-        markup = buttons([(t._("✅ Confirm"), "tr:ok"), (t._("✏️ Edit"), "tr:edit")], nav_row(t))
+    text, markup = await QUESTIONS[draft.step](context, t, draft)
     await reply(update, text, reply_markup=markup)
-    return state(step)
+    return state(draft.step)
 
 
-EDIT_LABELS = {
-    "name": N_("Name"),
-    "phone": N_("Phone"),
-    "availability": N_("Availability"),
-    "schooling": N_("School"),
-    "work": N_("Work wanted"),
+async def _ask_name(context: BotContext, t: Translator, draft: TrainingDraft) -> Question:
+    name = draft.data.get("name")
+    if not name:
+        return t._("Write your name and surname."), buttons(nav_row(t))
+    text = t._(
+        "Is this your full name? <b>{name}</b>\nIf not, write your name and surname.", name=name
+    )
+    return text, buttons([(t._("✅ Yes"), "tr:name:ok")], nav_row(t))
+
+
+async def _ask_phone(context: BotContext, t: Translator, draft: TrainingDraft) -> Question:
+    text = t._(
+        "Your phone number, so the course can call you. Tap the button below to share it, "
+        "or write it."
+    )
+    keyboard = [
+        [KeyboardButton(t._("📱 Share my phone number"), request_contact=True)],
+        [KeyboardButton(t._("⬅️ Back")), KeyboardButton(t._("❌ Cancel"))],
+    ]
+    return text, ReplyKeyboardMarkup(keyboard, resize_keyboard=True, one_time_keyboard=True)
+
+
+async def _ask_availability(context: BotContext, t: Translator, draft: TrainingDraft) -> Question:
+    text = t._("When can you come? Tap all that fit, then Done.")
+    return text, availability_buttons(t, draft.data.get("availability", []))
+
+
+def _choices(t: Translator, question: str, prefix: str, choices: dict[str, str]) -> Question:
+    rows = [[(t._(label), f"tr:{prefix}:{code}")] for code, label in choices.items()]
+    return t._(question), buttons(*rows, nav_row(t))
+
+
+async def _ask_schooling(context: BotContext, t: Translator, draft: TrainingDraft) -> Question:
+    return _choices(t, N_("What is the highest school you finished?"), "sc", SCHOOLING)
+
+
+async def _ask_work(context: BotContext, t: Translator, draft: TrainingDraft) -> Question:
+    return _choices(t, N_("What kind of work are you looking for?"), "wk", WORK)
+
+
+async def _ask_note(context: BotContext, t: Translator, draft: TrainingDraft) -> Question:
+    text = t._("Anything to add about the work you look for? Write it, or tap Skip.")
+    return text, buttons([(t._("Skip"), "tr:skip")], nav_row(t))
+
+
+async def _ask_confirm(context: BotContext, t: Translator, draft: TrainingDraft) -> Question:
+    course = (await training.view(context.core, draft.course_id or 0)).course
+    title = t._("Please check your sign-up for <b>{course}</b>:", course=course.title)
+    text = f"{title}\n\n{notices.form_summary(t, draft.data)}"
+    return text, buttons([(t._("✅ Confirm"), "tr:ok"), (t._("✏️ Edit"), "tr:edit")], nav_row(t))
+
+
+async def _ask_edit(context: BotContext, t: Translator, draft: TrainingDraft) -> Question:
+    rows = [
+        [(f"{icon} {t._(label)}", f"tr:ed:{field}")] for field, (icon, label) in EDITABLE.items()
+    ]
+    return t._("What do you want to change?"), buttons(*rows, nav_row(t))
+
+
+QUESTIONS = {
+    "name": _ask_name,
+    "phone": _ask_phone,
+    "availability": _ask_availability,
+    "schooling": _ask_schooling,
+    "work": _ask_work,
+    "note": _ask_note,
+    "confirm": _ask_confirm,
+    "edit": _ask_edit,
 }
 
 

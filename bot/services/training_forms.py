@@ -4,6 +4,7 @@ in the database (so a restart, or the resident coming back later, resumes the fo
 from __future__ import annotations
 
 import re
+from datetime import datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import delete
@@ -11,6 +12,7 @@ from sqlalchemy import delete
 from bot.core import Core
 from bot.i18n import N_
 from bot.models import TrainingDraft
+from bot.timeparse import parse_local
 
 AVAILABILITY = {
     "morning": N_("Mornings"),
@@ -35,6 +37,9 @@ WORK = {
     "any": N_("Any work"),
 }
 MAX_NAME, MAX_NOTE = 200, 300
+# The operator's course form: text fields' lengths (as in the table), places at most.
+LIMITS = {"title": 120, "description": 1000, "provider": 120, "place": 200, "schedule": 200}
+MAX_CAPACITY = 500
 _SEPARATORS = re.compile(r"[\s\-./()]")
 
 
@@ -66,6 +71,19 @@ def _italian(national: str) -> bool:
 def clean_name(text: str) -> str | None:
     name = " ".join(text.split())
     return name[:MAX_NAME] if len(name) >= 2 and not name.startswith("/") else None
+
+
+def course_value(field: str, text: str, now: datetime, tz: tzinfo) -> Any:
+    """A typed value for a course field, or None if it is not acceptable."""
+    text = text.strip() if field == "description" else " ".join(text.split())
+    if field in LIMITS:
+        return text if 0 < len(text) <= LIMITS[field] else None
+    if field == "capacity":
+        return int(text) if text.isdigit() and 0 < int(text) <= MAX_CAPACITY else None
+    if field == "starts_at":
+        when = parse_local(text, now, tz)
+        return when if when is not None and when > now else None
+    return None
 
 
 # -- drafts -----------------------------------------------------------------------------------

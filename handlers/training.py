@@ -136,10 +136,17 @@ async def my_sign_ups(update: Update, context: BotContext) -> None:
     if not items:
         await reply(update, t._("You are not signed up for any course."))
         return
-    rows = [
-        [(t._("Withdraw: {course}", course=i.course.title[:40]), f"tr:wd:{i.enrollment.id}")]
-        for i in items
-    ]
+    rows = []
+    for item in items:
+        row_id = item.enrollment.id
+        if item.enrollment.status == EnrollmentStatus.OFFERED:  # the notice may not have reached
+            rows.append(
+                [
+                    (t._("✅ Yes, I take it"), f"tr:of:{row_id}:y"),
+                    (t._("❌ No, thank you"), f"tr:of:{row_id}:n"),
+                ]
+            )
+        rows.append([(t._("Withdraw: {course}", course=item.course.title[:40]), f"tr:wd:{row_id}")])
     text = "\n".join([t._("Your sign-ups:"), *(status_line(t, i) for i in items)])
     await reply(update, text, reply_markup=buttons(*rows))
 

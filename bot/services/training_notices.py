@@ -149,16 +149,19 @@ async def render_reminder(
     item = await _enrollment(session, row)
     if item is None or item.status != S.ENROLLED:
         return None
-    course = item.course
-    if course.status != CourseStatus.OPEN or course.starts_at <= core.clock.now():
+    course, now = item.course, core.clock.now()
+    if course.status != CourseStatus.OPEN or course.starts_at <= now:
         return None
+    tz = core.settings.tz
+    # Held back by quiet hours, a reminder for an evening course may go out on the day itself.
+    same_day = course.starts_at.astimezone(tz).date() == now.astimezone(tz).date()
+    template = (
+        N_("⏰ Reminder: the course <b>{course}</b> starts today, {when}, at {place}.")
+        if same_day
+        else N_("⏰ Reminder: the course <b>{course}</b> starts tomorrow, {when}, at {place}.")
+    )
     return Outgoing(
-        t._(
-            "⏰ Reminder: the course <b>{course}</b> starts tomorrow, {when}, at {place}.",
-            course=course.title,
-            when=t.moment(course.starts_at),
-            place=course.place,
-        )
+        t._(template, course=course.title, when=t.moment(course.starts_at), place=course.place)
     )
 
 

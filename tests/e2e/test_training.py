@@ -5,14 +5,15 @@ expired) sent through the delivery path and the scheduler's sweep."""
 from __future__ import annotations
 
 import unicodedata
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
 from bot.core import Core
 from bot.fakeapi import FakeBotAPI
-from bot.models import Delivery
+from bot.models import Delivery, DeliveryStatus
 from bot.services import residents, training
+from tests.conftest import ROME
 from tests.support import (
     COURSE_START,
     Harness,
@@ -340,3 +341,60 @@ async def test_no_sign_up_before_the_privacy_notice(harness: Harness, core: Core
     it = core.catalogs.translator("it")
     assert stranger.last.text == seen(it, "Send /start to begin.")
     assert await enrollment_statuses(core) == {}
+
+
+async def test_an_evening_course_held_by_quiet_hours_is_reminded_as_today(
+    harness: Harness, core: Core, fake: FakeBotAPI, clock
+):
+    evening = datetime(2026, 12, 1, 20, 30, tzinfo=ROME)
+    late = await course(core, "Italiano per il lavoro", starts_at=evening)
+    li = await linked(core, fake, 5701, "zh", "Li Wei")
+    await training.sign_up(core, await _id(core, 5701), late.id, intake("Li Wei"))
+    clock.set(evening - timedelta(hours=23))  # 21:30 the day before: quiet hours, it waits
+    await training.plan_reminders(core)  # (the sweep may have done it already: same row)
+    async with core.db.session() as session:
+        held = await session.scalar(
+            select(Delivery.status).where(Delivery.kind == training.REMINDER)
+        )
+    assert held == DeliveryStatus.PENDING  # held back until the quiet hours end
+    clock.set(datetime(2026, 12, 1, 9, 0, tzinfo=ROME))
+    harness.app.sender.wake()
+    zh = core.catalogs.translator("zh")
+    today = seen(
+        zh,
+        "⏰ Reminder: the course <b>{course}</b> starts today, {when}, at {place}.",
+        course="Italiano per il lavoro",
+        when=zh.moment(evening),
+        place="Via Rizzoli 8, Milano",
+    )
+    await eventually(lambda: today in texts(li))
+
+
+async def test_a_resident_who_turned_notices_off_answers_the_offer_from_the_status(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    cooking = await course(core, capacity=1)
+    first = await linked(core, fake, 5801, "it", "Anna Bianchi")
+    quiet = await linked(core, fake, 5802, "it", "Omar Saleh")
+    await training.sign_up(core, await _id(core, 5801), cooking.id, intake("Anna Bianchi"))
+    await training.sign_up(core, await _id(core, 5802), cooking.id, intake("Omar Saleh"))
+    await quiet.send("/stop")
+    it = core.catalogs.translator("it")
+    await first.send("/training")
+    await first.press(it._("📋 My sign-ups"))
+    await first.press(it._("Withdraw: {course}", course="Cucina professionale"))
+    await first.press(it._("Yes, withdraw"))
+    assert await enrollment_statuses(core) == {"Anna Bianchi": "withdrawn", "Omar Saleh": "offered"}
+    await quiet.send("/training")  # the offer notice is not sent to who turned notices off...
+    assert seen(
+        it,
+        "• {course}: a place is waiting for you, answer by {deadline}",
+        course="Cucina professionale",
+        deadline=it.moment(core.clock.now() + timedelta(hours=48)),
+    ) in (quiet.last.text or "")
+    await quiet.press(it._("📋 My sign-ups"))  # ...who can still answer it here
+    await quiet.press(it._("✅ Yes, I take it"))
+    assert await enrollment_statuses(core) == {
+        "Anna Bianchi": "withdrawn",
+        "Omar Saleh": "enrolled",
+    }

@@ -64,20 +64,21 @@ def status_label(t: Translator, status: str) -> str:
     return t._(STATUS[EnrollmentStatus(status)])
 
 
+def label(t: Translator, choices: dict[str, str], value: object) -> str:
+    """The translated label of a stored choice (availability, schooling, work)."""
+    return t._(choices[value]) if isinstance(value, str) and value in choices else ""
+
+
 def form_summary(t: Translator, answers: dict[str, Any]) -> str:
     """The intake answers, one per line, as the resident checks them before confirming."""
-
-    def label(choices: dict[str, str], value: object) -> str:
-        return t._(choices[value]) if isinstance(value, str) and value in choices else ""
-
     text = t._(
         "Name: {name}\nPhone: {phone}\nAvailable: {availability}\nSchool: {schooling}\n"
         "Work wanted: {work}",
         name=answers.get("name", ""),
         phone=answers.get("phone", ""),
-        availability=", ".join(label(AVAILABILITY, a) for a in answers.get("availability", [])),
-        schooling=label(SCHOOLING, answers.get("schooling")),
-        work=label(WORK, answers.get("work")),
+        availability=", ".join(label(t, AVAILABILITY, a) for a in answers.get("availability", [])),
+        schooling=label(t, SCHOOLING, answers.get("schooling")),
+        work=label(t, WORK, answers.get("work")),
     )
     if answers.get("work_note"):
         text += "\n" + t._("Note: {note}", note=answers["work_note"])
@@ -258,9 +259,9 @@ async def export_csv(core: Core, course_id: int | None = None) -> bytes:
                 row.phone,
                 row.resident.tenant_code or "",
                 row.resident.building or "",
-                ", ".join(t._(AVAILABILITY[a]) for a in row.availability.split(",") if a),
-                t._(SCHOOLING[row.schooling]) if row.schooling in SCHOOLING else row.schooling,
-                t._(WORK[row.work]) if row.work in WORK else row.work,
+                ", ".join(label(t, AVAILABILITY, a) for a in row.availability.split(",")),
+                label(t, SCHOOLING, row.schooling),
+                label(t, WORK, row.work),
                 row.work_note,
                 _local(core, row.signed_up_at),
                 _local(core, row.enrolled_at),

@@ -102,6 +102,7 @@ FIELD_LABELS = {
     "allow_unlinked": N_("Sign-up without a linked chat"),
 }
 HINTS = {
+    "allow_unlinked": N_("Please answer with the buttons."),
     "capacity": N_("Please write a whole number from 1 to {max}."),
     "starts_at": N_("I could not read a future date. Write it like this: 12/01 9:30."),
 }

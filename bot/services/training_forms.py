@@ -4,6 +4,7 @@ in the database (so a restart, or the resident coming back later, resumes the fo
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -49,7 +50,13 @@ def normalize_phone(text: str) -> str | None:
     Italian numbers may be typed without the country code: mobiles start with 3 (9-10
     digits), landlines with 0 (6-11 digits). Others need +country or 00country.
     """
-    number = _SEPARATORS.sub("", text.strip())
+    # Arabic-Indic or Bengali digits, as those keyboards type them, become 0-9; invisible
+    # direction marks that right-to-left keyboards add are dropped.
+    number = "".join(
+        str(unicodedata.decimal(ch, ch))
+        for ch in _SEPARATORS.sub("", text)
+        if unicodedata.category(ch) != "Cf"
+    )
     if number.startswith("00"):
         number = "+" + number[2:]
     if not number.lstrip("+").isdigit():

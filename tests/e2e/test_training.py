@@ -172,11 +172,24 @@ async def test_arabic_cancel_then_the_waiting_list_and_a_double_sign_up(
     )
     await amina.press("Pulizie professionali")
     await amina.press(ar._("✅ Yes"))
+    await amina.send("١٢٣")  # too short, in Arabic-Indic digits
+    hint = texts(amina)[-2]
+    assert hint == seen(
+        ar,
+        "This does not look like a phone number. Write it with digits only, for example 333 "
+        "123 4567, or +212 612 345 678 for a number from abroad.",
+    )
+    assert reads_right_to_left(hint)
     await amina.tap(ar._("❌ Cancel"))
     assert amina.last.text == seen(ar, "Cancelled. You are not signed up.")
     assert await enrollment_statuses(core) == {"Anna Bianchi": "enrolled"}
 
     await filled(core, amina, ar, "Pulizie professionali")
+    assert "+393331234567" in (amina.last.text or "")
+    await amina.press(ar._("✏️ Edit"))
+    await amina.press("📱 " + ar._("Phone"))
+    await amina.send("٠٠٢١٢ ٦١٢ ٣٤٥ ٦٧٨")  # typed on an Arabic keyboard
+    assert "+212612345678" in (amina.last.text or "")
     await amina.press(ar._("✅ Confirm"))
     assert amina.last.text == seen(ar, WAITING, n=ar.number(1), course="Pulizie professionali")
     assert reads_right_to_left(amina.last.text or "")

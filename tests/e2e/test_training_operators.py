@@ -65,6 +65,8 @@ async def test_an_operator_creates_a_course_that_residents_then_see(
     await op.send("tanti")
     assert texts(op)[-2] == seen(it, "Please write a whole number from 1 to {max}.", max=500)
     await op.send("12")
+    await op.send("no")  # a button is expected here
+    assert texts(op)[-2] == seen(it, "Please answer with the buttons.")
     await op.press(it._("No"))
     assert seen(it, "Course created. Residents see it now under Training.") in texts(op)
     detail = op.last.text or ""

@@ -63,7 +63,7 @@ EDITABLE = {  # the answers one can change from the summary
 END = ConversationHandler.END
 PRIVATE = filters.ChatType.PRIVATE
 TYPED = PRIVATE & filters.TEXT & ~filters.COMMAND
-MAX_LISTED = 8  # course cards in one message, well under Telegram's 4096 characters
+LIST_BUDGET = 3500  # characters of course cards in one message (Telegram takes 4096)
 
 
 def state(step: str) -> str:
@@ -88,7 +88,7 @@ async def show(update: Update, context: BotContext, resident: Resident, t: Trans
 
 
 async def _courses(update: Update, context: BotContext, resident: Resident, t: Translator) -> None:
-    courses = (await training.open_courses(context.core))[:MAX_LISTED]
+    courses = await training.open_courses(context.core)
     mine = await training.mine(context.core, resident.id)
     lines = [t._("<b>Job-training courses</b>")]
     if mine:
@@ -98,8 +98,12 @@ async def _courses(update: Update, context: BotContext, resident: Resident, t: T
             t._("There are no open courses at the moment. We will tell you when new ones open.")
         )
     else:
-        lines.append(t._("Tap a course to sign up."))
-        lines += ["", *(notices.course_card(t, item) + "\n" for item in courses)]
+        lines += [t._("Tap a course to sign up."), ""]
+    for item in courses:  # as many cards as fit; every course keeps its button
+        card = notices.course_card(t, item) + "\n"
+        if sum(map(len, lines)) + len(card) > LIST_BUDGET:
+            break
+        lines.append(card)
     rows = [[(item.course.title[:60], f"tr:sign:{item.course.id}")] for item in courses]
     if mine:
         rows.append([(t._("📋 My sign-ups"), "tr:mine")])
@@ -244,7 +248,7 @@ async def begin(update: Update, context: BotContext) -> str | int:
     await answer(update)
     course_id = int(callback_parts(update)[2])
     try:
-        course = await training.check_sign_up(context.core, resident.id, course_id)
+        item = await training.check_sign_up(context.core, resident.id, course_id)
     except DomainError as error:
         await refused(update, t, error)
         return END
@@ -253,11 +257,12 @@ async def begin(update: Update, context: BotContext) -> str | int:
         resident.id,
         KIND,
         "name",
-        course_id=course.id,
+        course_id=item.course.id,
         fresh=True,
         name=resident.name,
     )
-    await reply(update, t._("Sign-up for <b>{course}</b>", course=course.title))
+    title = t._("Sign-up for <b>{course}</b>", course=item.course.title)
+    await reply(update, f"{title}\n\n{notices.course_card(t, item)}")
     return await ask(update, context, t, draft)
 
 

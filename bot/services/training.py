@@ -266,7 +266,7 @@ async def _held(session: AsyncSession, course_id: int, resident_id: int) -> Enro
     )
 
 
-async def check_sign_up(core: Core, resident_id: int, course_id: int) -> Course:
+async def check_sign_up(core: Core, resident_id: int, course_id: int) -> CourseView:
     """Before the intake questions: would this resident be allowed to sign up?"""
     async with core.db.session() as session:
         course = await session.get(Course, course_id)
@@ -274,7 +274,7 @@ async def check_sign_up(core: Core, resident_id: int, course_id: int) -> Course:
             raise UnknownCourse(str(course_id))
         resident = await session.get(Resident, resident_id)
         _check_may_sign_up(course, resident, await _held(session, course_id, resident_id))
-        return course
+        return CourseView(course, (await _counts(session, [course_id]))[course_id])
 
 
 async def sign_up(core: Core, resident_id: int, course_id: int, form: Form) -> Placement:

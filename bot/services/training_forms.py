@@ -39,7 +39,7 @@ WORK = {
 }
 MAX_NAME, MAX_NOTE = 200, 300
 # The operator's course form: text fields' lengths (as in the table), places at most.
-LIMITS = {"title": 120, "description": 1000, "provider": 120, "place": 200, "schedule": 200}
+LIMITS = {"title": 120, "description": 300, "provider": 120, "place": 200, "schedule": 200}
 MAX_CAPACITY = 500
 _SEPARATORS = re.compile(r"[\s\-./()]")
 

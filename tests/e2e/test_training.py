@@ -411,3 +411,19 @@ async def test_a_resident_who_turned_notices_off_answers_the_offer_from_the_stat
         "Anna Bianchi": "withdrawn",
         "Omar Saleh": "enrolled",
     }
+
+
+async def test_many_long_courses_fit_in_one_list_and_all_can_be_chosen(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    for number in range(12):
+        await course(core, f"Corso {number:02d}", description="Descrizione lunga. " * 15)
+    marco = await linked(core, fake, 5901, "it", "Marco Rossi")
+    await marco.send("/training")
+    assert len(marco.last.text or "") < 4096  # the fake Bot API would refuse a longer one
+    assert marco.buttons == [f"Corso {number:02d}" for number in range(12)]
+    await marco.press("Corso 11")
+    it = core.catalogs.translator("it")
+    signing_up = texts(marco)[-2]  # the course's card comes with the first question
+    assert signing_up.startswith(seen(it, "Sign-up for <b>{course}</b>", course="Corso 11"))
+    assert "Descrizione lunga." in signing_up

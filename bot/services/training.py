@@ -35,6 +35,7 @@ S = EnrollmentStatus
 HOLDS_PLACE = (S.ENROLLED, S.OFFERED, S.COMPLETED)
 ACTIVE = (S.ENROLLED, S.OFFERED, S.WAITING)
 OFFER, OFFER_EXPIRED, REMINDER = "training_offer", "training_offer_expired", "training_reminder"
+REMOVED, MOVED = "training_removed", "training_moved"  # told to the resident an operator moved
 REMINDER_AHEAD = timedelta(days=1)
 COURSE_FIELDS = (
     "title",
@@ -204,8 +205,20 @@ async def _fill(core: Core, session: AsyncSession, course: Course, now: datetime
             key=f"{OFFER}:{row.id}:{int(now.timestamp())}",
             params={"enrollment": row.id},
             now=now,
-            expires_at=expires,
+            expires_at=expires,  # never late: the place has gone to the next by then
         )
+
+
+async def _tell(session: AsyncSession, row: Enrollment, kind: str, now: datetime) -> None:
+    """A message about this sign-up to its resident, through the delivery path."""
+    await outbox.enqueue(
+        session,
+        resident_id=row.resident_id,
+        kind=kind,
+        key=f"{kind}:{row.id}:{int(now.timestamp())}",
+        params={"enrollment": row.id},
+        now=now,
+    )
 
 
 async def _locked_enrollment(
@@ -405,14 +418,7 @@ async def expire_offers(core: Core) -> int:
             )
             for row in rows:
                 _end(session, row, S.EXPIRED, now)
-                await outbox.enqueue(
-                    session,
-                    resident_id=row.resident_id,
-                    kind=OFFER_EXPIRED,
-                    key=f"{OFFER_EXPIRED}:{row.id}:{int(now.timestamp())}",
-                    params={"enrollment": row.id},
-                    now=now,
-                )
+                await _tell(session, row, OFFER_EXPIRED, now)
                 expired += 1
             await _fill(core, session, course, now)
     return expired
@@ -595,8 +601,10 @@ async def set_outcome(core: Core, enrollment_id: int, status: EnrollmentStatus) 
             raise NoLongerValid(str(enrollment_id))
         held = row.status in (S.ENROLLED, S.OFFERED)
         _end(session, row, status, now)
-        if held and status == S.DROPPED:
-            await _fill(core, session, course, now)
+        if status == S.DROPPED:
+            await _tell(session, row, REMOVED, now)
+            if held:
+                await _fill(core, session, course, now)
         return row
 
 
@@ -628,6 +636,7 @@ async def move(core: Core, enrollment_id: int, to_course_id: int) -> Placement:
         held = row.status != S.WAITING
         _end(session, row, S.MOVED, now)
         placement = await _place(session, there, target, row.resident_id, values, now)
+        await _tell(session, placement.enrollment, MOVED, now)
         if held:
             await _fill(core, session, locked[course_id], now)
         return placement

@@ -20,7 +20,14 @@ from bot.i18n import N_, Translator
 from bot.ics import CalendarEvent, calendar_file
 from bot.models import Course, CourseStatus, Delivery, Enrollment, EnrollmentStatus, Resident
 from bot.services import audiences
-from bot.services.training import OFFER, OFFER_EXPIRED, REMINDER, CourseView
+from bot.services.training import (
+    MOVED,
+    OFFER,
+    OFFER_EXPIRED,
+    REMINDER,
+    REMOVED,
+    CourseView,
+)
 from bot.services.training_forms import AVAILABILITY, SCHOOLING, WORK
 
 S = EnrollmentStatus
@@ -163,6 +170,38 @@ async def render_reminder(
     )
     return Outgoing(
         t._(template, course=course.title, when=t.moment(course.starts_at), place=course.place)
+    )
+
+
+@register(REMOVED)
+async def render_removed(
+    core: Core, session: AsyncSession, row: Delivery, resident: Resident, t: Translator
+) -> Outgoing | None:
+    item = await _enrollment(session, row)
+    if item is None or item.status != S.DROPPED:
+        return None
+    return Outgoing(
+        t._(
+            "The QMondo office has taken you off the course <b>{course}</b>. If you have "
+            "questions, ask the office.",
+            course=item.course.title,
+        )
+    )
+
+
+@register(MOVED)
+async def render_moved(
+    core: Core, session: AsyncSession, row: Delivery, resident: Resident, t: Translator
+) -> Outgoing | None:
+    item = await _enrollment(session, row)
+    if item is None or item.status not in (S.ENROLLED, S.WAITING, S.OFFERED):
+        return None
+    return Outgoing(
+        t._(
+            "📋 The QMondo office moved your sign-up to the course <b>{course}</b>. Send "
+            "/training to see your place.",
+            course=item.course.title,
+        )
     )
 
 

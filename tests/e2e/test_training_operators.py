@@ -155,6 +155,20 @@ async def test_the_figures_capacity_closing_and_the_lists(
         "Persona 1": "dropped",
         "Persona 2": "enrolled",
     }
+    # both are told, in their language, through the delivery path
+    moved = seen(
+        it,
+        "📋 The QMondo office moved your sign-up to the course <b>{course}</b>. Send /training "
+        "to see your place.",
+        course="Magazzino",
+    )
+    removed = seen(
+        it,
+        "The QMondo office has taken you off the course <b>{course}</b>. If you have questions, "
+        "ask the office.",
+        course="Cucina professionale",
+    )
+    await eventually(lambda: moved in texts(people[2]) and removed in texts(people[1]))
     # the removed person's old offer button is dead
     await people[1].press(it._("✅ Yes, I take it"))
     assert people[1].last.text == seen(it, "This offer is no longer valid.")

@@ -13,7 +13,7 @@ stateDiagram-v2
     WORK --> NOTE
     NOTE --> CONFIRM: text or Skip
     CONFIRM --> EDIT: Edit
-    EDIT --> NAME/PHONE/...: field, then back to CONFIRM
+    EDIT --> PHONE: a field (its question, then straight back to CONFIRM)
     CONFIRM --> [*]: Confirm (enrolled, or number N on the list)
     NAME --> [*]: Cancel (any step, or /cancel); Back goes one step back
 ```

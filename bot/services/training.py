@@ -292,9 +292,9 @@ async def check_sign_up(core: Core, resident_id: int, course_id: int) -> CourseV
 
 async def sign_up(core: Core, resident_id: int, course_id: int, form: Form) -> Placement:
     """Enrol if a place is free and nobody is waiting, else put on the waiting list."""
-    now = core.clock.now()
     async with core.db.session.begin() as session:
-        course = await _lock_course(session, course_id, now)
+        course = await _lock_course(session, course_id, core.clock.now())
+        now = core.clock.now()  # after the lock: sign-up times follow the order of the lock
         resident = await session.get(Resident, resident_id)
         row = await _held(session, course_id, resident_id)
         _check_may_sign_up(course, resident, row)
@@ -621,6 +621,7 @@ async def move(core: Core, enrollment_id: int, to_course_id: int) -> Placement:
             raise NoLongerValid(str(enrollment_id))
         # Both courses locked, always in the same order, so two moves cannot deadlock.
         locked = {i: await _lock_course(session, i, now) for i in sorted({course_id, to_course_id})}
+        now = core.clock.now()
         row = await session.get(Enrollment, enrollment_id, populate_existing=True)
         assert row is not None
         if row.status not in ACTIVE:

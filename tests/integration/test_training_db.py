@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from bot import migrate
 from bot.cli import main
+from bot.clock import Clock
 from bot.config import Settings
 from bot.core import Core
 from bot.models import Delivery, Enrollment, EnrollmentStatus, Resident
@@ -227,3 +228,19 @@ def test_export_enrollments_from_the_command_line(
     capsysbinary.readouterr()
     assert main(["export", "enrollments", "--course", "1"]) == 0
     assert rows_of(capsysbinary.readouterr().out) == rows
+
+
+async def test_forty_at_once_for_ten_places_with_a_running_clock(core: Core):
+    core.clock = Clock()  # real time: each sign-up's time is taken under the lock
+    ten_places = await course(core, capacity=10)
+    ids = [await person(core, 700 + i, f"P{i}") for i in range(40)]
+    placed = await asyncio.gather(
+        *(training.sign_up(core, i, ten_places.id, intake(f"P{i}")) for i in ids)
+    )
+    assert sum(p.position is None for p in placed) == 10
+    assert sorted(p.position for p in placed if p.position) == list(range(1, 31))
+    # the positions told are the list's order
+    mine = [(await training.mine(core, i))[0] for i in ids]
+    assert sorted((m.position, m.enrollment.id) for m in mine if m.position) == sorted(
+        (p.position, p.enrollment.id) for p in placed if p.position
+    )

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from sqlalchemy import select
 from bot import migrate
 from bot.cli import main
 from bot.clock import Clock
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.core import Core
 from bot.models import Delivery, Enrollment, EnrollmentStatus, Resident
 from bot.services import audiences, linking, residents, training
@@ -244,3 +245,18 @@ async def test_forty_at_once_for_ten_places_with_a_running_clock(core: Core):
     assert sorted((m.position, m.enrollment.id) for m in mine if m.position) == sorted(
         (p.position, p.enrollment.id) for p in placed if p.position
     )
+
+
+async def test_the_offer_lasts_as_configured(core: Core):
+    assert Settings.from_env({"QMONDO_OFFER_HOURS": "24"}).offer_hours == 24
+    assert Settings.from_env({}).offer_hours == 48
+    with pytest.raises(ConfigError, match="QMONDO_OFFER_HOURS"):
+        Settings.from_env({"QMONDO_OFFER_HOURS": "two days"})
+    core.settings = replace(core.settings, offer_hours=24)
+    cooking = await course(core, capacity=1)
+    a, b = await person(core, 800, "Anna"), await person(core, 801, "Bilal")
+    first = await training.sign_up(core, a, cooking.id, intake("Anna"))
+    await training.sign_up(core, b, cooking.id, intake("Bilal"))
+    await training.withdraw(core, a, first.enrollment.id)
+    offered = (await training.mine(core, b))[0].enrollment
+    assert offered.offer_expires_at == core.clock.now() + timedelta(hours=24)

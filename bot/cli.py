@@ -78,6 +78,13 @@ def parser() -> argparse.ArgumentParser:
             "--dry-run", action="store_true", help="check and summarise, write nothing"
         )
         cmd.set_defaults(action=import_file, kind=kind)
+    export = sub.add_parser("export", help="export data as CSV").add_subparsers(required=True)
+    enrollments = export.add_parser(
+        "enrollments", help="course sign-ups (UTF-8 with BOM, ';' separated, for Excel)"
+    )
+    enrollments.add_argument("--course", type=int, help="only this course id")
+    enrollments.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+    enrollments.set_defaults(action=export_enrollments)
     return root
 
 
@@ -217,6 +224,22 @@ def import_file(settings: Settings, args: argparse.Namespace) -> int:
         print(
             plan_import.describe(summary) + (" (dry run: nothing written)" if args.dry_run else "")
         )
+        return 0
+
+    return with_core(settings, work)
+
+
+def export_enrollments(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.services import training_notices
+
+    async def work(core: Core) -> int:
+        data = await training_notices.export_csv(core, args.course)
+        if args.output:
+            args.output.write_bytes(data)
+            print(f"written to {args.output}", file=sys.stderr)
+        else:
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
         return 0
 
     return with_core(settings, work)

@@ -49,6 +49,8 @@ class Settings:
     reminder_time: time = time(9, 30)
     escalation_days: int = 10
     last_reminder_days: int = 7  # how long the last late reminder stays worth sending
+    offer_hours: int = 48  # how long a free course place is held for the next on the list
+    training_target: int = 30  # the programme's target of residents enrolled in courses
 
     @property
     def tz(self) -> ZoneInfo:
@@ -108,6 +110,8 @@ class Settings:
             ),
             reminder_time=_time(get("REMINDER_TIME") or "09:30", "QMONDO_REMINDER_TIME"),
             escalation_days=_int(get("ESCALATION_DAYS") or "10", "QMONDO_ESCALATION_DAYS"),
+            offer_hours=max(1, _int(get("OFFER_HOURS") or "48", "QMONDO_OFFER_HOURS")),
+            training_target=_int(get("TRAINING_TARGET") or "30", "QMONDO_TRAINING_TARGET"),
         )
         try:
             settings.tz  # noqa: B018 - fail at start, not at the first reminder

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import tempfile
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -22,7 +23,7 @@ from bot.config import Settings
 from bot.core import Core
 from bot.fakeapi import FakeBotAPI, FakeMessage, FakeUser
 from bot.models import Role
-from bot.services import linking, residents
+from bot.services import linking, residents, training
 
 BOT_USERNAME = "qmondo_demo_bot"
 RESIDENT_ID, OPERATOR_ID = 5001, 9001
@@ -31,10 +32,20 @@ TENANTS = [
     ("B205", "Marco Rossi", "B", "2", "5"),
     ("C310", "Li Wei", "C", "3", "10"),
 ]
+DEMO_COURSE = {
+    "title": "Aiuto cuoco",
+    "description": "Corso pratico di cucina, con attestato",
+    "provider": "AFOL Metropolitana",
+    "place": "Via Rizzoli 8, Milano",
+    "schedule": "lunedì e mercoledì 9-12",
+    "capacity": 1,
+    "allow_unlinked": False,
+}
 HELP = """\
 QMondo bot demo: you are a resident chatting with the bot. Type messages or commands
-(/start, /help, /language, /link CODE, /privacy, /delete); type a number to press a button.
-  :operator   switch to the operator's chat (try /linkcode B205)
+(/start, /help, /language, /link CODE, /training, /privacy, /delete); type a number to
+press a button.
+  :operator   switch to the operator's chat (try /linkcode B205, /courses)
   :resident   switch back to the resident
   :quit       leave the demo
 A link code for tenant A101 (Amina Haddad): {code}
@@ -111,6 +122,12 @@ async def seed(core: Core) -> str:
     for code, name, building, stair, unit in TENANTS:
         await residents.add_record(core, code, name, building, stair, unit)
     await residents.set_role(core, OPERATOR_ID, Role.OPERATOR)
+    first_session = datetime.combine(
+        core.clock.now().astimezone(core.settings.tz).date() + timedelta(days=7),
+        time(9, 30),
+        tzinfo=core.settings.tz,
+    )
+    await training.create_course(core, {**DEMO_COURSE, "starts_at": first_session})
     return (await linking.issue(core, "A101")).display
 
 

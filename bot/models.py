@@ -198,6 +198,108 @@ class Delivery(Base):
     resident: Mapped[Resident] = relationship(foreign_keys=[resident_id])
 
 
+# -- job training (bot/services/training.py) ---------------------------------------------------
+
+
+class CourseStatus(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"  # no sign-ups, not listed for residents; can be reopened
+
+
+class Course(Base):
+    """A job-training or job-search course run by the training agency."""
+
+    __tablename__ = "courses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    provider: Mapped[str] = mapped_column(String(120), default="")
+    place: Mapped[str] = mapped_column(String(200), default="")
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the first session
+    schedule: Mapped[str] = mapped_column(String(200), default="")  # "Mon and Wed 9-12"
+    capacity: Mapped[int] = mapped_column(Integer)
+    allow_unlinked: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[CourseStatus] = mapped_column(_enum(CourseStatus), default=CourseStatus.OPEN)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Written first in every transaction that counts places: it takes the row lock on
+    # PostgreSQL and the write lock on SQLite before anything is counted.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class EnrollmentStatus(enum.StrEnum):
+    ENROLLED = "enrolled"
+    WAITING = "waiting"
+    OFFERED = "offered"  # a free place is held for them until offer_expires_at
+    COMPLETED = "completed"
+    DROPPED = "dropped"  # removed by an operator
+    WITHDRAWN = "withdrawn"  # by the resident
+    DECLINED = "declined"  # said no to an offered place
+    EXPIRED = "expired"  # did not answer an offer in time
+    MOVED = "moved"  # moved to another course by an operator
+
+
+class Enrollment(Base):
+    """One resident's sign-up for one course, with what they told us in the intake."""
+
+    __tablename__ = "enrollments"
+    __table_args__ = (
+        Index("ix_enrollments_course_status", "course_id", "status"),
+        # One row per course and person: signing up again reuses it.
+        Index("uq_enrollments_course_resident", "course_id", "resident_id", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[EnrollmentStatus] = mapped_column(_enum(EnrollmentStatus))
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(20))
+    availability: Mapped[str] = mapped_column(String(40))  # "morning,evening"
+    schooling: Mapped[str] = mapped_column(String(16))
+    work: Mapped[str] = mapped_column(String(16))
+    work_note: Mapped[str] = mapped_column(String(300), default="")
+    signed_up_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the waiting-list order
+    enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    offer_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    course: Mapped[Course] = relationship()
+    resident: Mapped[Resident] = relationship(foreign_keys=[resident_id])
+
+
+class EnrollmentEvent(Base):
+    """What happened to a sign-up (offered, declined, expired...), for operators to read."""
+
+    __tablename__ = "enrollment_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(
+        ForeignKey("enrollments.id", ondelete="CASCADE"), index=True
+    )
+    event: Mapped[str] = mapped_column(String(16))  # an EnrollmentStatus value, or "signed_up"
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TrainingDraft(Base):
+    """An unfinished conversation's answers (a sign-up, or an operator's course form), so a
+    restart resumes it. One per person and kind."""
+
+    __tablename__ = "training_drafts"
+
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # "signup" or "course"
+    course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    step: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    editing: Mapped[bool] = mapped_column(Boolean, default=False)  # back to the summary after
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 # -- repayment plans (piani di rientro) -------------------------------------------------------
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from bot.core import Core
 from bot.delivery.channel import Channel, DeliveryError
-from bot.services import broadcasts, reminders
+from bot.services import broadcasts, reminders, training
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +19,9 @@ log = logging.getLogger(__name__)
 async def tick(core: Core, channel: Channel, wake: Callable[[], None]) -> None:
     await broadcasts.release_due(core)
     await reminders.sweep(core)
+    await training.expire_offers(core)
+    await training.fill_free_places(core)
+    await training.plan_reminders(core)
     for chat_id, message_id, message in await broadcasts.progress(core):
         try:
             await channel.edit(chat_id, message_id, message)

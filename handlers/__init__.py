@@ -8,6 +8,7 @@ from telegram.ext import Application
 
 from handlers import (
     broadcast,
+    courses,
     fallback,
     language,
     menu,
@@ -16,11 +17,23 @@ from handlers import (
     payments,
     plans,
     privacy,
+    training,
 )
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # Order matters within the group: conversations first, the catch-alls last.
     application.add_handler(onboarding.handler())
-    for module in (language, privacy, operator, broadcast, payments, plans, menu, fallback):
+    for module in (
+        language,
+        privacy,
+        operator,
+        broadcast,
+        training,
+        courses,
+        payments,
+        plans,
+        menu,
+        fallback,
+    ):
         application.add_handlers(module.handlers())

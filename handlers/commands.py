@@ -14,6 +14,7 @@ from bot.models import Resident
 RESIDENT_COMMANDS = [
     ("start", N_("Start again")),
     ("language", N_("Change language")),
+    ("training", N_("Job-training courses")),
     ("link", N_("Link your tenant record")),
     ("payments", N_("My payments")),
     ("stop", N_("Stop notices")),
@@ -28,6 +29,8 @@ OPERATOR_COMMANDS = [
     ("plans", N_("Operators: a tenant's repayment plan")),
     ("overdue", N_("Operators: late instalments")),
     ("paid", N_("Operators: record a payment")),
+    ("newcourse", N_("Operators: create a training course")),
+    ("courses", N_("Operators: training courses and sign-ups")),
 ]
 
 

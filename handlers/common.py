@@ -121,3 +121,9 @@ def operators_only(
         return await callback(update, context, resident, t)
 
     return checked
+
+
+async def answer(update: Update, text: str | None = None) -> None:
+    """Close the spinner of a pressed button (with a short note if given)."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(text)

@@ -7,7 +7,7 @@ from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from bot.i18n import Translator
 from bot.models import Resident
-from handlers import language
+from handlers import language, training
 from handlers.common import BotContext, menu_action, reply, show_menu, who
 from handlers.payments import show as my_payments
 
@@ -30,17 +30,6 @@ async def chosen(update: Update, context: BotContext) -> None:
     await ACTIONS[action](update, context, resident, t)
 
 
-async def training(update: Update, context: BotContext, resident: Resident, t: Translator) -> None:
-    await show_menu(
-        update,
-        t,
-        t._(
-            "Sign-up for job-training courses will open here soon. The "
-            "QMondo office will send you a message when it opens."
-        ),
-    )
-
-
 async def events(update: Update, context: BotContext, resident: Resident, t: Translator) -> None:
     await show_menu(
         update, t, t._("Invitations to events and tenant assemblies will arrive in this chat.")
@@ -59,6 +48,7 @@ def help_text(t: Translator, contact: str) -> str:
         "/help – this message"
     )
     text += "\n" + t._("/stop – no more notices (/start turns them back on)")
+    text += "\n" + t._("/training – job-training courses: sign up, see your place")
     if contact:
         text += "\n\n" + t._("QMondo office: {contact}", contact=contact)
     return text
@@ -84,7 +74,7 @@ async def choose_language(
 
 
 ACTIONS = {
-    "training": training,
+    "training": training.show,
     "payments": my_payments,
     "events": events,
     "language": choose_language,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from telegram import Update
@@ -15,14 +16,17 @@ from bot.core import Core
 from bot.fakeapi import FakeBotAPI, FakeUser, parse_html
 from bot.i18n import Translator
 from bot.models import (
+    Course,
     Delivery,
     DeliveryStatus,
+    Enrollment,
+    EnrollmentStatus,
     Instalment,
     PlanStatus,
     RepaymentPlan,
     Resident,
 )
-from bot.services import residents
+from bot.services import residents, training
 
 
 class Harness:
@@ -168,3 +172,51 @@ async def plan(
         )
         session.add(created)
     return created
+
+
+# -- job training ----------------------------------------------------------------------------
+
+COURSE_START = datetime(2026, 12, 1, 9, 30, tzinfo=ZoneInfo("Europe/Rome"))
+
+
+async def course(core: Core, title: str = "Cucina professionale", **fields: Any) -> Course:
+    """An open course starting on COURSE_START, two places, for linked residents only."""
+    values = {
+        "title": title,
+        "description": "Corso base di cucina, con attestato",
+        "provider": "AFOL Metropolitana",
+        "place": "Via Rizzoli 8, Milano",
+        "starts_at": COURSE_START,
+        "schedule": "lunedì e mercoledì 9-12",
+        "capacity": 2,
+        "allow_unlinked": False,
+    } | fields
+    return await training.create_course(core, values)
+
+
+def intake(name: str = "Test Person") -> training.Form:
+    """The answers of a sign-up form."""
+    return training.Form(name, "+393331234567", ["morning"], "middle", "kitchen")
+
+
+async def filled(core: Core, user: FakeUser, t: Translator, title: str) -> None:
+    """Go through the whole form with the quickest answers, up to the confirmation."""
+    await user.send(t._("📚 Training"))
+    await user.press(title)
+    await user.press(t._("✅ Yes"))
+    await user.send_contact("+39 333 123 4567")
+    await user.press("⬜ " + t._("Afternoons"))
+    await user.press(t._("Done"))
+    await user.press(t._("Primary school"))
+    await user.press(t._("Any work"))
+    await user.press(t._("Skip"))
+
+
+def texts(user: FakeUser) -> list[str]:
+    return [m.text or m.caption or "" for m in user.messages]
+
+
+async def enrollment_statuses(core: Core) -> dict[str, str]:
+    async with core.db.session() as session:
+        rows = await session.execute(select(Enrollment.name, Enrollment.status))
+        return {name: EnrollmentStatus(status).value for name, status in rows}

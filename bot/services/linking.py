@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core import Core
 from bot.db import Base
 from bot.models import LinkAttempt, LinkCode, Resident, Role
-from bot.services import DomainError
+from bot.services import DomainError, training
 from bot.services.residents import normalize_tenant_code
 
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -155,6 +155,7 @@ async def _redeem_hash(core: Core, resident_id: int, chat_id: int, hashed: str) 
             return LinkResult(Outcome.EXPIRED)
         if chat.tenant_code is not None:
             return LinkResult(Outcome.OTHER_RECORD, resident=chat)
+        await training.before_merge(core, session, chat.id, record.id)
         await _merge_chat_into_record(session, chat, record)
         link.used_at = now
         record.linked_at = now

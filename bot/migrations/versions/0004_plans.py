@@ -1,7 +1,7 @@
 """Repayment plans: plans, instalments, payments, operator alerts, files awaiting confirmation.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-25
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from bot.db import UTCDateTime
 
 revision: str = "0004"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

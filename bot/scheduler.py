@@ -11,13 +11,15 @@ from collections.abc import Callable
 
 from bot.core import Core
 from bot.delivery.channel import Channel, DeliveryError
-from bot.services import broadcasts
+from bot.services import broadcasts, event_notices, event_rsvp
 
 log = logging.getLogger(__name__)
+__all__ = ["event_notices", "tick"]  # imported for its delivery kinds and audience segments
 
 
 async def tick(core: Core, channel: Channel, wake: Callable[[], None]) -> None:
     await broadcasts.release_due(core)
+    await event_rsvp.plan_reminders(core)
     for chat_id, message_id, message in await broadcasts.progress(core):
         try:
             await channel.edit(chat_id, message_id, message)

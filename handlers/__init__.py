@@ -6,11 +6,21 @@ from typing import Any
 
 from telegram.ext import Application
 
-from handlers import broadcast, fallback, language, menu, onboarding, operator, privacy
+from handlers import (
+    broadcast,
+    event_admin,
+    events,
+    fallback,
+    language,
+    menu,
+    onboarding,
+    operator,
+    privacy,
+)
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # Order matters within the group: conversations first, the catch-alls last.
     application.add_handler(onboarding.handler())
-    for module in (language, privacy, operator, broadcast, menu, fallback):
+    for module in (language, privacy, operator, broadcast, event_admin, events, menu, fallback):
         application.add_handlers(module.handlers())

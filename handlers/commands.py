@@ -15,6 +15,7 @@ RESIDENT_COMMANDS = [
     ("start", N_("Start again")),
     ("language", N_("Change language")),
     ("link", N_("Link your tenant record")),
+    ("events", N_("Events and assemblies")),
     ("stop", N_("Stop notices")),
     ("privacy", N_("What we keep about you")),
     ("delete", N_("Delete your data")),
@@ -24,6 +25,7 @@ OPERATOR_COMMANDS = [
     ("linkcode", N_("Operators: a link code for a tenant")),
     ("broadcast", N_("Operators: send a notice")),
     ("broadcasts", N_("Operators: notices sent and scheduled")),
+    ("newevent", N_("Operators: a new event or assembly")),
 ]
 
 

@@ -7,7 +7,7 @@ from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from bot.i18n import Translator
 from bot.models import Resident
-from handlers import language
+from handlers import events, language
 from handlers.common import BotContext, menu_action, reply, show_menu, who
 
 PRIVATE = filters.ChatType.PRIVATE
@@ -62,12 +62,6 @@ async def payments(update: Update, context: BotContext, resident: Resident, t: T
     )
 
 
-async def events(update: Update, context: BotContext, resident: Resident, t: Translator) -> None:
-    await show_menu(
-        update, t, t._("Invitations to events and tenant assemblies will arrive in this chat.")
-    )
-
-
 def help_text(t: Translator, contact: str) -> str:
     text = t._(
         "<b>How to use this bot</b>\n"
@@ -107,7 +101,7 @@ async def choose_language(
 ACTIONS = {
     "training": training,
     "payments": payments,
-    "events": events,
+    "events": events.show,
     "language": choose_language,
     "help": help_,
 }

@@ -104,7 +104,9 @@ async def enqueue_select(
     now: datetime,
     broadcast_id: int | None = None,
     urgent: bool = False,
+    not_before: datetime | None = None,
     expires_at: datetime | None = None,
+    params: dict[str, Any] | None = None,
 ) -> int:
     """One message to each resident id the query selects, in a single statement.
 
@@ -115,12 +117,12 @@ async def enqueue_select(
         ids.c[0],
         literal(key_prefix) + cast(ids.c[0], String(20)),
         literal(kind),
-        literal({}, JSON),
+        literal(params or {}, JSON),
         literal(broadcast_id, Integer),
         literal(urgent, Boolean),
         literal(DeliveryStatus.PENDING.value),
         literal(0),
-        literal(now, Delivery.__table__.c.next_attempt_at.type),
+        literal(not_before or now, Delivery.__table__.c.next_attempt_at.type),
         literal(expires_at, Delivery.__table__.c.expires_at.type),
         literal(now, Delivery.__table__.c.created_at.type),
     ).where(true())  # SQLite needs a WHERE to tell the upsert clause from a join's ON

@@ -81,8 +81,9 @@ async def answer(core: Core, event_id: int, resident_id: int, choice: Answer) ->
         if choice == Answer.YES and invitation.answer == Answer.YES:
             return invitation  # keep the place (or the turn on the waiting list)
         had_place = invitation.answer == Answer.YES and not invitation.waiting
-        invitation.answer, invitation.answered_at = choice, now
-        invitation.waiting = choice == Answer.YES and await _full(session, event)
+        # counted before this answer is set (autoflush would count it as a place taken)
+        waiting = choice == Answer.YES and await _full(session, event)
+        invitation.answer, invitation.answered_at, invitation.waiting = choice, now, waiting
         await session.flush()
         if had_place:
             await _promote(session, event, now)

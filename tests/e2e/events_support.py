@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
 from sqlalchemy import select
 
 from bot.core import Core
@@ -11,7 +12,7 @@ from bot.fakeapi import FakeBotAPI, FakeUser
 from bot.i18n import Translator
 from bot.models import Delivery, Event, EventKind, Invitation, Role
 from bot.services import events, residents
-from tests.support import linked, seen
+from tests.support import Harness, linked, seen
 
 INVITED = "🎉 You are invited!"
 ASSEMBLY_INVITED = "🏛 You are invited to a tenant assembly."
@@ -86,3 +87,10 @@ async def kinds(core: Core) -> list[tuple[str, str]]:
     async with core.db.session() as session:
         rows = await session.execute(select(Delivery.kind, Delivery.status).order_by(Delivery.id))
         return [(kind, status.value) for kind, status in rows]
+
+
+@pytest.fixture(autouse=True)
+def brisk_pacing(harness: Harness) -> None:
+    """One message per second per chat is the delivery path's rule (tested there); these
+    tests send a resident several notices in a row and need not wait a second for each."""
+    harness.app.sender.limiter.per_chat = 0.02

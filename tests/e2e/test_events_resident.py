@@ -12,14 +12,15 @@ from bot.core import Core
 from bot.fakeapi import FakeBotAPI
 from bot.models import Answer, EventKind, Invitation, Proposal
 from tests.conftest import ROME
-from tests.e2e.events_support import (
+from tests.e2e.events_support import (  # noqa: F401 - brisk_pacing is a fixture
+    brisk_pacing,
     invitation,
     invitations,
     kinds,
     operator,
     published,
 )
-from tests.support import Harness, eventually, linked, read, seen
+from tests.support import Harness, eventually, linked, read, seen, settled
 
 START = datetime(2026, 12, 5, 17, 0, tzinfo=ROME)
 INACTIVE = "This button is no longer active."
@@ -114,6 +115,7 @@ async def test_forged_buttons_change_nothing(harness: Harness, core: Core, fake:
     ):
         await marco.press_data(data)
         assert fake.callback_answers[-1].get("text") == read(it._(answer)), data
+    await settled(core)  # nothing in flight when the pinned clock jumps
     clock.set(datetime(2026, 11, 25, 12, 5, tzinfo=ROME))  # `soon` has started
     await marco.press_data(f"ev:r:{soon.id}:y")
     assert fake.callback_answers[-1].get("text") == read(

@@ -169,9 +169,11 @@ async def test_a_topic_is_proposed_confirmed_and_decided_by_an_operator(
     ar, it = core.catalogs.translator("ar"), core.catalogs.translator("it")
     event = await published(core, START, title="Assemblea", kind=EventKind.ASSEMBLY)
     await eventually(lambda: invitations(amina, ar, EventKind.ASSEMBLY))
-    for number, topic, approve in (
-        (1, "Luce rotta in cantina", True),
-        (2, "Feste più spesso", False),
+    approved = "✅ Your topic is on the agenda of {title}: {text}"
+    declined = "Your topic for {title} was not added to the agenda this time: {text}"
+    for number, topic, outcome in (
+        (1, "Luce rotta in cantina", approved),
+        (2, "Feste più spesso", declined),
     ):
         await amina.press(
             ar._("💡 Propose a topic for the agenda"), message_id=amina.messages[0].message_id
@@ -189,25 +191,13 @@ async def test_a_topic_is_proposed_confirmed_and_decided_by_an_operator(
         proposed = "💡 Topic proposed for the assembly {title} ({date}):\n{text}"
         notice = seen(it, proposed, title="Assemblea", date=it.date(START, "medium"), text=topic)
         await eventually(lambda n=notice: op.last is not None and op.last.text == n)
-        await op.press(it._("✅ Add to the agenda") if approve else it._("❌ Decline"))
+        await op.press(it._("✅ Add to the agenda") if outcome == approved else it._("❌ Decline"))
         await op.press_data(f"ev:pa:{number}")  # a second decision is refused
         assert fake.callback_answers[-1].get("text") == read(
             it._("This proposal was already decided.")
         )
-    approved = seen(
-        ar,
-        "✅ Your topic is on the agenda of {title}: {text}",
-        title="Assemblea",
-        text="Luce rotta in cantina",
-    )
-    declined = seen(
-        ar,
-        "Your topic for {title} was not added to the agenda this time: {text}",
-        title="Assemblea",
-        text="Feste più spesso",
-    )
-    await eventually(lambda: approved in [m.text for m in amina.messages])
-    await eventually(lambda: declined in [m.text for m in amina.messages])
+        told = seen(ar, outcome, title="Assemblea", text=topic)
+        await eventually(lambda told=told: told in [m.text for m in amina.messages])
     await amina.send("/events")
     agenda = amina.last.text or ""
     assert "• Pulizie\n• Parcheggio\n• Luce rotta in cantina" in agenda

@@ -235,9 +235,7 @@ class Event(Base):
     # Bumped by every edit residents are told about, so each notice has its own key.
     version: Mapped[int] = mapped_column(Integer, default=1)
     # An operator's edit in progress ("time" or "place"), kept here to survive restarts.
-    editing_by: Mapped[int | None] = mapped_column(
-        ForeignKey("residents.id", ondelete="SET NULL")
-    )
+    editing_by: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
     editing_field: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

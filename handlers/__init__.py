@@ -9,6 +9,7 @@ from telegram.ext import Application
 from handlers import (
     broadcast,
     event_admin,
+    event_new,
     events,
     fallback,
     language,
@@ -22,5 +23,6 @@ from handlers import (
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # Order matters within the group: conversations first, the catch-alls last.
     application.add_handler(onboarding.handler())
-    for module in (language, privacy, operator, broadcast, event_admin, events, menu, fallback):
+    modules = (language, privacy, operator, broadcast, event_new, event_admin, events)
+    for module in (*modules, menu, fallback):
         application.add_handlers(module.handlers())

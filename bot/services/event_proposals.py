@@ -12,7 +12,7 @@ from bot.delivery import outbox
 from bot.models import Event, EventKind, Proposal, ProposalStatus, Resident, Role
 from bot.services import DomainError, audiences
 from bot.services.event_rsvp import open_invitation
-from bot.services.events import MAX_AGENDA_ITEM, text
+from bot.services.events import MAX_AGENDA_ITEM, lock, text
 
 PROPOSED, DECIDED = "event_proposal", "event_proposal_decided"
 MAX_PROPOSAL = MAX_AGENDA_ITEM  # it becomes an agenda item as written
@@ -103,13 +103,15 @@ async def decide(core: Core, proposal_id: int, approve: bool) -> Proposal:
     """An operator's decision; an approved topic joins the agenda. Decided once only."""
     now = core.clock.now()
     async with core.db.session.begin() as session:
-        proposal = await session.get(Proposal, proposal_id, with_for_update=True)
+        await lock(session, Proposal.status, proposal_id)
+        proposal = await session.get(Proposal, proposal_id, populate_existing=True)
         if proposal is None or proposal.status != ProposalStatus.PENDING:
             raise AlreadyDecided(str(proposal_id))
         proposal.status = ProposalStatus.APPROVED if approve else ProposalStatus.DECLINED
         proposal.decided_at = now
         if approve:
-            event = await session.get(Event, proposal.event_id, with_for_update=True)
+            await lock(session, Event.version, proposal.event_id)
+            event = await session.get(Event, proposal.event_id, populate_existing=True)
             assert event is not None and proposal.text is not None
             event.agenda = [*event.agenda, proposal.text]
         await outbox.enqueue(

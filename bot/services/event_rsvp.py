@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core import Core
 from bot.delivery import outbox
 from bot.models import Answer, Event, EventStatus, Invitation
-from bot.services import DomainError
+from bot.services import DomainError, events
 from bot.services.events import COMING
 
 PROMOTED = "event_promoted"
@@ -61,7 +61,9 @@ async def usable(core: Core, event_id: int, resident_id: int) -> tuple[Event, In
 async def open_invitation(
     session: AsyncSession, event_id: int, resident_id: int, now: datetime, lock: bool = False
 ) -> tuple[Event, Invitation]:
-    event = await session.get(Event, event_id, with_for_update=lock)
+    if lock:
+        await events.lock(session, Event.version, event_id)
+    event = await session.get(Event, event_id, populate_existing=lock)
     invitation = await invitation_for(session, event_id, resident_id, lock)
     if event is None or invitation is None or event.status == EventStatus.DRAFT:
         raise NotInvited(str(event_id))

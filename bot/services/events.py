@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, insert, literal, select, true
+from sqlalchemy import Select, and_, delete, func, insert, literal, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.core import Core
 from bot.delivery import outbox
@@ -95,6 +97,17 @@ class Detail(Summary):
     people: list[tuple[Resident, Invitation]] = field(default_factory=list)
 
 
+async def lock(session: AsyncSession, column: InstrumentedAttribute[Any], row_id: int) -> None:
+    """Take the row's write lock before reading it: a no-op UPDATE. On PostgreSQL it locks the
+    row like FOR UPDATE; on SQLite (where FOR UPDATE does nothing and reads run outside the
+    transaction until the first write) it takes the database's write lock, so two answers to
+    a full event cannot both read "one place left"."""
+    table = column.class_
+    await session.execute(
+        update(table).where(table.id == row_id).values({column: column})  # type: ignore[attr-defined]
+    )
+
+
 def ends_at(event: Event) -> datetime:
     assert event.starts_at is not None
     return event.starts_at + timedelta(minutes=event.duration_minutes)
@@ -141,7 +154,8 @@ async def draft(core: Core, author_id: int) -> Event | None:
 
 
 async def _draft(session: AsyncSession, event_id: int) -> Event:
-    event = await session.get(Event, event_id, with_for_update=True)
+    await lock(session, Event.version, event_id)
+    event = await session.get(Event, event_id, populate_existing=True)
     if event is None or event.status != EventStatus.DRAFT:
         raise NotADraft(str(event_id))
     return event
@@ -307,7 +321,8 @@ def coming(event_id: int) -> Select[tuple[int]]:
 
 
 async def _open(session: AsyncSession, event_id: int, now: datetime) -> Event:
-    event = await session.get(Event, event_id, with_for_update=True)
+    await lock(session, Event.version, event_id)
+    event = await session.get(Event, event_id, populate_existing=True)
     if event is None or event.status == EventStatus.DRAFT:
         raise UnknownEvent(str(event_id))
     if event.status != EventStatus.PUBLISHED or event.starts_at is None or event.starts_at <= now:

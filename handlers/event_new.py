@@ -219,7 +219,10 @@ async def picked_day(
     try:
         day = date.fromisoformat(callback_parts(update)[3])
         await events.pick_day(context.core, draft.id, day)
-    except (ValueError, events.NotInFuture):
+    except ValueError:
+        return None
+    except events.NotInFuture:  # a day button left from yesterday
+        await reply(update, t._(PASSED))
         return None
     await edit(update, t.date(day, "full"))
     await reply(

@@ -7,7 +7,8 @@ Reminders, decided here:
 - two hours before the start; it is urgent, so quiet hours never delay it past the event (an
   event at 08:00 is reminded at 06:00), and it expires at the start.
 Each has a dedupe key per event, start time, offset and resident: exactly once, and a moved
-event gets new keys. The scheduler's sweep enqueues what has fallen due; the renderers
+event gets new keys. Whoever answers after a reminder fell due does not get it (they have just
+read the event). The scheduler's sweep enqueues what has fallen due; the renderers
 return None when the answer is no longer Yes/Maybe or the event was cancelled or moved.
 """
 
@@ -185,9 +186,9 @@ async def plan_reminders(core: Core) -> int:
             assert event.starts_at is not None
             day_before, two_hours = reminder_times(core, event.starts_at)
             if two_hours <= now:
-                kind, urgent, expires = TWO_HOURS, True, event.starts_at
+                kind, urgent, due, expires = TWO_HOURS, True, two_hours, event.starts_at
             elif day_before <= now:
-                kind, urgent, expires = DAY_BEFORE, False, two_hours
+                kind, urgent, due, expires = DAY_BEFORE, False, day_before, two_hours
             else:
                 continue
             enqueued += await outbox.enqueue_select(
@@ -196,6 +197,8 @@ async def plan_reminders(core: Core) -> int:
                     Invitation.event_id == event.id,
                     Invitation.answer.in_(COMING),
                     Invitation.waiting.is_(False),
+                    # who answered after it fell due has just heard it all: no echo
+                    Invitation.answered_at < due,
                 ),
                 kind=kind,
                 key_prefix=reminder_key(kind, event),

@@ -125,5 +125,7 @@ async def test_the_reminder_sweep_adds_each_reminder_once(core: Core, clock):
     clock.set(START - timedelta(hours=1))
     assert await event_rsvp.plan_reminders(core) == 3
     assert await event_rsvp.plan_reminders(core) == 0
+    await event_rsvp.answer(core, draft.id, ids[4], Answer.YES)  # late: just read it all
+    assert await event_rsvp.plan_reminders(core) == 0
     clock.set(START + timedelta(minutes=1))
     assert await event_rsvp.plan_reminders(core) == 0  # started: nothing more

@@ -15,7 +15,7 @@ stateDiagram-v2
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -58,7 +58,7 @@ CONFIRMATIONS = {
 WAITING = N_("The event is full: you are on the waiting list. I will tell you if a place frees up.")
 
 
-def markup(rows: Buttons) -> object:
+def markup(rows: Buttons) -> InlineKeyboardMarkup:
     return buttons(*[list(row) for row in rows])
 
 

@@ -104,7 +104,9 @@ def calendar(core: Core, event: Event, t: Translator) -> bytes:
     update of the same entry."""
     assert event.starts_at is not None
     default = core.catalogs.default
-    geo = (event.latitude, event.longitude) if event.latitude is not None else None
+    geo = None
+    if event.latitude is not None and event.longitude is not None:
+        geo = (event.latitude, event.longitude)
     entry = CalendarEvent(
         uid=f"event-{event.id}",
         title=title(event, t, default),
@@ -112,7 +114,7 @@ def calendar(core: Core, event: Event, t: Translator) -> bytes:
         end=ends_at(event),
         location=event.place or "",
         description=description(event, t, default),
-        geo=geo,  # type: ignore[arg-type]
+        geo=geo,
     )
     return calendar_file(entry, core.settings.tz, core.clock.now())
 

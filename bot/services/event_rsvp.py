@@ -7,9 +7,10 @@ Reminders, decided here:
 - two hours before the start; it is urgent, so quiet hours never delay it past the event (an
   event at 08:00 is reminded at 06:00), and it expires at the start.
 Each has a dedupe key per event, start time, offset and resident: exactly once, and a moved
-event gets new keys. Whoever answers after a reminder fell due does not get it (they have just
-read the event). The scheduler's sweep enqueues what has fallen due; the renderers
-return None when the answer is no longer Yes/Maybe or the event was cancelled or moved.
+event gets new keys. The scheduler's sweep enqueues what has fallen due; the renderers return
+None when the answer is no longer Yes/Maybe or the event was cancelled or moved. Whoever
+answers after a reminder fell due does not get it (they have just read the event); residents
+who turned notices off with /stop get none (the renderer checks: the urgent one would pass).
 """
 
 from __future__ import annotations

@@ -34,7 +34,8 @@ MAX_CAPACITY = 10_000
 DURATIONS = (60, 120, 180, 240)  # minutes, offered as buttons
 PAST_SHOWN, UPCOMING_SHOWN = 5, 10
 COMING = (Answer.YES, Answer.MAYBE)
-# A notice about an event this close ignores quiet hours: it must arrive before the event.
+# A change or cancellation this close to the event is urgent: it must arrive before the event,
+# so quiet hours do not hold it (nor /stop: the resident said they would come).
 SOON = timedelta(hours=24)
 
 

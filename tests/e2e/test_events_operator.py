@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot.core import Core
 from bot.fakeapi import FakeBotAPI
 from bot.models import Delivery, Event, EventKind
-from bot.services import event_notices, events
+from bot.services import event_notices, events, residents
 from tests.conftest import ROME
 from tests.e2e.events_support import (  # noqa: F401 - brisk_pacing is a fixture
     brisk_pacing,
@@ -306,3 +306,22 @@ async def test_operator_actions_are_refused_to_residents(
             await session.scalar(select(Delivery.id).where(Delivery.kind != "event_invitation"))
             is None
         )
+
+
+async def test_a_restart_in_the_middle_of_newevent_resumes_at_the_same_step(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    op = await operator(core, fake)
+    it = core.catalogs.translator("it")
+    await op.send("/newevent")
+    await op.press(it._("🎉 Social event"))
+    await op.send("Torneo di calcetto")
+    await harness.restart()  # the step and the draft are in the database
+    await op.send("Squadre miste, porta le scarpe da ginnastica")
+    await op.send("domani 17")
+    assert op.last.text == seen(it, "How long will it last?")
+    author = await residents.find(core, 9001)
+    assert author is not None
+    draft = await events.draft(core, author.id)
+    assert draft is not None and draft.titles == {"it": "Torneo di calcetto"}
+    assert draft.descriptions == {"it": "Squadre miste, porta le scarpe da ginnastica"}

@@ -11,10 +11,13 @@ from collections.abc import Callable
 
 from bot.core import Core
 from bot.delivery.channel import Channel, DeliveryError
-from bot.services import broadcasts, event_notices, event_rsvp
+from bot.services import (
+    broadcasts,
+    event_notices,  # noqa: F401 - registers the event kinds and audiences
+    event_rsvp,
+)
 
 log = logging.getLogger(__name__)
-__all__ = ["event_notices", "tick"]  # imported for its delivery kinds and audience segments
 
 
 async def tick(core: Core, channel: Channel, wake: Callable[[], None]) -> None:

@@ -44,7 +44,7 @@ from telegram.ext import (
 
 from bot.i18n import Translator
 from bot.models import Event, EventKind, Resident
-from bot.services import audiences, event_notices, events
+from bot.services import audiences, event_drafts, event_notices, events
 from bot.timeparse import parse_local, parse_time
 from handlers.common import (
     BotContext,
@@ -125,7 +125,7 @@ async def begin(update: Update, context: BotContext, operator: Resident, t: Tran
 async def chose_kind(update: Update, context: BotContext, operator: Resident, t: Translator) -> str:
     await answer_query(update)
     kind = EventKind(callback_parts(update)[3])
-    await events.new_draft(context.core, operator.id, kind)
+    await event_drafts.new_draft(context.core, operator.id, kind)
     await edit(update, t._(event_notices.KINDS[kind]))
     await reply(
         update,
@@ -139,11 +139,11 @@ async def chose_kind(update: Update, context: BotContext, operator: Resident, t:
 async def wrote_title(
     update: Update, context: BotContext, operator: Resident, t: Translator
 ) -> str | int:
-    draft = await events.draft(context.core, operator.id)
+    draft = await event_drafts.draft(context.core, operator.id)
     if draft is None:
         return await _lost(update, t)
     try:
-        await events.set_title(context.core, draft.id, typed(update))
+        await event_drafts.set_title(context.core, draft.id, typed(update))
     except events.TextTooLong as error:
         await reply(update, t._(TEXT_LIMIT, max=t.number(error.limit)))
         return TITLE
@@ -159,11 +159,11 @@ async def wrote_title(
 async def wrote_description(
     update: Update, context: BotContext, operator: Resident, t: Translator
 ) -> str | int:
-    draft = await events.draft(context.core, operator.id)
+    draft = await event_drafts.draft(context.core, operator.id)
     if draft is None:
         return await _lost(update, t)
     try:
-        await events.set_description(context.core, draft.id, typed(update))
+        await event_drafts.set_description(context.core, draft.id, typed(update))
     except events.TextTooLong as error:
         await reply(update, t._(TEXT_LIMIT, max=t.number(error.limit)))
         return DESCRIPTION
@@ -193,7 +193,7 @@ async def wrote_when(
     update: Update, context: BotContext, operator: Resident, t: Translator
 ) -> str | int:
     core = context.core
-    draft = await events.draft(core, operator.id)
+    draft = await event_drafts.draft(core, operator.id)
     if draft is None:
         return await _lost(update, t)
     when = parse_local(typed(update), core.clock.now(), core.settings.tz)
@@ -201,7 +201,7 @@ async def wrote_when(
         await reply(update, t._(DATE_HINT))
         return DAY
     try:
-        await events.set_start(core, draft.id, when)
+        await event_drafts.set_start(core, draft.id, when)
     except events.NotInFuture:
         await reply(update, t._(PASSED))
         return DAY
@@ -213,12 +213,12 @@ async def picked_day(
     update: Update, context: BotContext, operator: Resident, t: Translator
 ) -> str | int | None:
     await answer_query(update)
-    draft = await events.draft(context.core, operator.id)
+    draft = await event_drafts.draft(context.core, operator.id)
     if draft is None:
         return await _lost(update, t)
     try:
         day = date.fromisoformat(callback_parts(update)[3])
-        await events.pick_day(context.core, draft.id, day)
+        await event_drafts.pick_day(context.core, draft.id, day)
     except ValueError:
         return None
     except events.NotInFuture:  # a day button left from yesterday
@@ -235,7 +235,7 @@ async def picked_day(
 async def wrote_time(
     update: Update, context: BotContext, operator: Resident, t: Translator
 ) -> str | int:
-    draft = await events.draft(context.core, operator.id)
+    draft = await event_drafts.draft(context.core, operator.id)
     if draft is None:
         return await _lost(update, t)
     clock = parse_time(typed(update))
@@ -243,7 +243,7 @@ async def wrote_time(
         await reply(update, t._("Write the time like this: 18:30."))
         return TIME
     try:
-        await events.set_time_of_day(context.core, draft.id, clock)
+        await event_drafts.set_time_of_day(context.core, draft.id, clock)
     except events.NotInFuture:
         await reply(update, t._(PASSED))
         return TIME
@@ -261,12 +261,12 @@ async def chose_duration(
     update: Update, context: BotContext, operator: Resident, t: Translator
 ) -> str | int | None:
     await answer_query(update)
-    draft = await events.draft(context.core, operator.id)
+    draft = await event_drafts.draft(context.core, operator.id)
     if draft is None:
         return await _lost(update, t)
     minutes = int(callback_parts(update)[3])
     try:
-        await events.set_duration(context.core, draft.id, minutes)
+        await event_drafts.set_duration(context.core, draft.id, minutes)
     except events.BadValue:
         return None
     await edit(update, event_notices.duration(t, minutes))
@@ -282,11 +282,11 @@ async def chose_duration(
 async def wrote_place(
     update: Update, context: BotContext, operator: Resident, t: Translator
 ) -> str | int:
-    draft = await events.draft(context.core, operator.id)
+    draft = await event_drafts.draft(context.core, operator.id)
     if draft is None:
         return await _lost(update, t)
     try:
-        await events.set_place(context.core, draft.id, typed(update))
+        await event_drafts.set_place(context.core, draft.id, typed(update))
     except events.TextTooLong as error:
         await reply(update, t._(TEXT_LIMIT, max=t.number(error.limit)))
         return PLACE
@@ -302,12 +302,12 @@ async def wrote_place(
 async def sent_pin(
     update: Update, context: BotContext, operator: Resident, t: Translator
 ) -> str | int:
-    draft = await events.draft(context.core, operator.id)
+    draft = await event_drafts.draft(context.core, operator.id)
     if draft is None:
         return await _lost(update, t)
     assert update.message is not None and update.message.location is not None
     location = update.message.location
-    await events.set_pin(context.core, draft.id, location.latitude, location.longitude)
+    await event_drafts.set_pin(context.core, draft.id, location.latitude, location.longitude)
     return await _ask_capacity(update, t)
 
 
@@ -337,12 +337,12 @@ async def _ask_capacity(update: Update, t: Translator) -> str:
 async def wrote_capacity(
     update: Update, context: BotContext, operator: Resident, t: Translator
 ) -> str | int:
-    draft = await events.draft(context.core, operator.id)
+    draft = await event_drafts.draft(context.core, operator.id)
     if draft is None:
         return await _lost(update, t)
     written = typed(update).strip()
     try:
-        draft = await events.set_capacity(
+        draft = await event_drafts.set_capacity(
             context.core, draft.id, int(written) if written.isdigit() else -1
         )
     except events.BadValue:
@@ -356,11 +356,11 @@ async def no_capacity(
     update: Update, context: BotContext, operator: Resident, t: Translator
 ) -> str | int:
     await answer_query(update)
-    draft = await events.draft(context.core, operator.id)
+    draft = await event_drafts.draft(context.core, operator.id)
     if draft is None:
         return await _lost(update, t)
     await remove_buttons(update)
-    draft = await events.set_capacity(context.core, draft.id, None)
+    draft = await event_drafts.set_capacity(context.core, draft.id, None)
     return await _after_capacity(update, context, t, draft)
 
 
@@ -379,11 +379,11 @@ async def _after_capacity(update: Update, context: BotContext, t: Translator, dr
 async def wrote_agenda(
     update: Update, context: BotContext, operator: Resident, t: Translator
 ) -> str | int:
-    draft = await events.draft(context.core, operator.id)
+    draft = await event_drafts.draft(context.core, operator.id)
     if draft is None:
         return await _lost(update, t)
     try:
-        await events.set_agenda(context.core, draft.id, typed(update))
+        await event_drafts.set_agenda(context.core, draft.id, typed(update))
     except (events.EmptyText, events.TextTooLong):
         await reply(
             update,
@@ -435,11 +435,11 @@ async def chose_option(
 async def _set_audience(
     update: Update, context: BotContext, operator: Resident, t: Translator, audience: str
 ) -> str | int | None:
-    draft = await events.draft(context.core, operator.id)
+    draft = await event_drafts.draft(context.core, operator.id)
     if draft is None:
         return await _lost(update, t)
     try:
-        draft = await events.set_audience(context.core, draft.id, audience)
+        draft = await event_drafts.set_audience(context.core, draft.id, audience)
     except audiences.UnknownAudience:
         return None
     await remove_buttons(update)
@@ -487,12 +487,12 @@ async def chose_language(
     update: Update, context: BotContext, operator: Resident, t: Translator
 ) -> str | int | None:
     await answer_query(update)
-    draft = await events.draft(context.core, operator.id)
+    draft = await event_drafts.draft(context.core, operator.id)
     if draft is None:
         return await _lost(update, t)
     locale = callback_parts(update)[3]
     try:
-        await events.start_version(context.core, draft.id, locale)
+        await event_drafts.start_version(context.core, draft.id, locale)
     except events.BadValue:
         return None
     await edit(
@@ -509,11 +509,11 @@ async def chose_language(
 async def wrote_version(
     update: Update, context: BotContext, operator: Resident, t: Translator
 ) -> str | int:
-    draft = await events.draft(context.core, operator.id)
+    draft = await event_drafts.draft(context.core, operator.id)
     if draft is None:
         return await _lost(update, t)
     try:
-        draft = await events.set_version(context.core, draft.id, typed(update))
+        draft = await event_drafts.set_version(context.core, draft.id, typed(update))
     except events.TextTooLong as error:
         await reply(update, t._(TEXT_LIMIT, max=t.number(error.limit)))
         return VERSION
@@ -522,11 +522,11 @@ async def wrote_version(
 
 @operators_only
 async def publish(update: Update, context: BotContext, operator: Resident, t: Translator) -> int:
-    draft = await events.draft(context.core, operator.id)
+    draft = await event_drafts.draft(context.core, operator.id)
     if draft is None:
         return await _lost(update, t)
     try:
-        invited = await events.publish(context.core, draft.id)
+        invited = await event_drafts.publish(context.core, draft.id)
     except events.NotInFuture:
         await answer_query(update)
         await reply(update, t._("The start time has passed meanwhile. Send /newevent again."))
@@ -548,7 +548,7 @@ async def publish(update: Update, context: BotContext, operator: Resident, t: Tr
 @operators_only
 async def cancel(update: Update, context: BotContext, operator: Resident, t: Translator) -> int:
     await answer_query(update)
-    await events.drop_draft(context.core, operator.id)
+    await event_drafts.drop_draft(context.core, operator.id)
     await remove_buttons(update)
     await reply(update, t._("Cancelled. Nothing was sent."))
     return END

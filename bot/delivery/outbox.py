@@ -104,7 +104,6 @@ async def enqueue_select(
     now: datetime,
     broadcast_id: int | None = None,
     urgent: bool = False,
-    not_before: datetime | None = None,
     expires_at: datetime | None = None,
     params: dict[str, Any] | None = None,
 ) -> int:
@@ -122,7 +121,7 @@ async def enqueue_select(
         literal(urgent, Boolean),
         literal(DeliveryStatus.PENDING.value),
         literal(0),
-        literal(not_before or now, Delivery.__table__.c.next_attempt_at.type),
+        literal(now, Delivery.__table__.c.next_attempt_at.type),
         literal(expires_at, Delivery.__table__.c.expires_at.type),
         literal(now, Delivery.__table__.c.created_at.type),
     ).where(true())  # SQLite needs a WHERE to tell the upsert clause from a join's ON

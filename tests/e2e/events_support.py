@@ -11,7 +11,7 @@ from bot.core import Core
 from bot.fakeapi import FakeBotAPI, FakeUser
 from bot.i18n import Translator
 from bot.models import Delivery, Event, EventKind, Invitation, Role
-from bot.services import events, residents
+from bot.services import event_drafts, events, residents
 from tests.support import Harness, linked, seen
 
 INVITED = "🎉 You are invited!"
@@ -38,18 +38,18 @@ async def published(
     """An event published by the operator (created by `operator` first)."""
     author = await residents.find(core, author_telegram_id)
     assert author is not None
-    draft = await events.new_draft(core, author.id, kind)
-    await events.set_title(core, draft.id, title)
-    await events.set_description(core, draft.id, "Musica e cibo da tutto il mondo")
-    await events.set_start(core, draft.id, start)
-    await events.set_place(core, draft.id, "Cortile scala B")
-    await events.set_capacity(core, draft.id, capacity)
+    draft = await event_drafts.new_draft(core, author.id, kind)
+    await event_drafts.set_title(core, draft.id, title)
+    await event_drafts.set_description(core, draft.id, "Musica e cibo da tutto il mondo")
+    await event_drafts.set_start(core, draft.id, start)
+    await event_drafts.set_place(core, draft.id, "Cortile scala B")
+    await event_drafts.set_capacity(core, draft.id, capacity)
     if pin:
-        await events.set_pin(core, draft.id, *pin)
+        await event_drafts.set_pin(core, draft.id, *pin)
     if kind == EventKind.ASSEMBLY:
-        await events.set_agenda(core, draft.id, "Pulizie\nParcheggio")
-    await events.set_audience(core, draft.id, audience)
-    await events.publish(core, draft.id)
+        await event_drafts.set_agenda(core, draft.id, "Pulizie\nParcheggio")
+    await event_drafts.set_audience(core, draft.id, audience)
+    await event_drafts.publish(core, draft.id)
     found = await events.get(core, draft.id)
     assert found is not None
     return found

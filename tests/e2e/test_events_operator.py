@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot.core import Core
 from bot.fakeapi import FakeBotAPI
 from bot.models import Delivery, Event, EventKind
-from bot.services import event_notices, events, residents
+from bot.services import event_drafts, event_notices, events, residents
 from tests.conftest import ROME
 from tests.e2e.events_support import (  # noqa: F401 - brisk_pacing is a fixture
     brisk_pacing,
@@ -322,6 +322,6 @@ async def test_a_restart_in_the_middle_of_newevent_resumes_at_the_same_step(
     assert op.last.text == seen(it, "How long will it last?")
     author = await residents.find(core, 9001)
     assert author is not None
-    draft = await events.draft(core, author.id)
+    draft = await event_drafts.draft(core, author.id)
     assert draft is not None and draft.titles == {"it": "Torneo di calcetto"}
     assert draft.descriptions == {"it": "Squadre miste, porta le scarpe da ginnastica"}

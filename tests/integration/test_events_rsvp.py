@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from bot.core import Core
 from bot.models import Answer, Delivery, Invitation, Resident, Role
-from bot.services import audiences, event_notices, event_rsvp, events
+from bot.services import audiences, event_drafts, event_notices, event_rsvp, events
 from tests.conftest import ROME
 
 START = datetime(2026, 11, 27, 18, 0, tzinfo=ROME)
@@ -38,12 +38,12 @@ async def people(core: Core, n: int) -> list[int]:
 
 
 async def event(core: Core, author: int, capacity: int | None = None, audience: str = "linked"):
-    draft = await events.new_draft(core, author, event_notices.EventKind.SOCIAL)
-    await events.set_title(core, draft.id, "Festa")
-    await events.set_start(core, draft.id, START)
-    await events.set_place(core, draft.id, "Cortile")
-    await events.set_capacity(core, draft.id, capacity)
-    await events.set_audience(core, draft.id, audience)
+    draft = await event_drafts.new_draft(core, author, event_notices.EventKind.SOCIAL)
+    await event_drafts.set_title(core, draft.id, "Festa")
+    await event_drafts.set_start(core, draft.id, START)
+    await event_drafts.set_place(core, draft.id, "Cortile")
+    await event_drafts.set_capacity(core, draft.id, capacity)
+    await event_drafts.set_audience(core, draft.id, audience)
     return draft
 
 
@@ -56,20 +56,20 @@ async def test_publishing_invites_the_whole_audience_in_one_go(core: Core):
     ids = await people(core, 400)
     draft = await event(core, ids[0])
     began = time.perf_counter()
-    assert await events.publish(core, draft.id) == 400
+    assert await event_drafts.publish(core, draft.id) == 400
     elapsed = time.perf_counter() - began
     assert await count(core, Invitation, Invitation.event_id == draft.id) == 400
     assert await count(core, Delivery, Delivery.kind == events.INVITATION) == 400
     assert elapsed < 2.0, elapsed  # two INSERT ... SELECT statements, not 800 round trips
     with pytest.raises(events.NotADraft):
-        await events.publish(core, draft.id)  # a second press invites nobody twice
+        await event_drafts.publish(core, draft.id)  # a second press invites nobody twice
     assert await count(core, Delivery, Delivery.kind == events.INVITATION) == 400
 
 
 async def test_the_audience_segments_follow_the_answers(core: Core):
     ids = await people(core, 6)
     draft = await event(core, ids[0])
-    await events.publish(core, draft.id)
+    await event_drafts.publish(core, draft.id)
     await event_rsvp.answer(core, draft.id, ids[1], Answer.YES)
     await event_rsvp.answer(core, draft.id, ids[2], Answer.MAYBE)
     await event_rsvp.answer(core, draft.id, ids[3], Answer.NO)
@@ -85,7 +85,7 @@ async def test_the_audience_segments_follow_the_answers(core: Core):
 async def test_concurrent_yes_answers_never_overfill_an_event(core: Core):
     ids = await people(core, 12)
     draft = await event(core, ids[0], capacity=3)
-    await events.publish(core, draft.id)
+    await event_drafts.publish(core, draft.id)
     results = await asyncio.gather(
         *(event_rsvp.answer(core, draft.id, rid, Answer.YES) for rid in ids[1:])
     )
@@ -116,7 +116,7 @@ async def test_concurrent_yes_answers_never_overfill_an_event(core: Core):
 async def test_the_reminder_sweep_adds_each_reminder_once(core: Core, clock):
     ids = await people(core, 5)
     draft = await event(core, ids[0])
-    await events.publish(core, draft.id)
+    await event_drafts.publish(core, draft.id)
     for rid in ids[1:4]:
         await event_rsvp.answer(core, draft.id, rid, Answer.YES)
     clock.set(START - timedelta(hours=20))  # after 18:00 the day before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
@@ -90,7 +91,10 @@ async def kinds(core: Core) -> list[tuple[str, str]]:
 
 
 @pytest.fixture(autouse=True)
-def brisk_pacing(harness: Harness) -> None:
+def brisk_pacing(harness: Harness) -> Iterator[None]:
     """One message per second per chat is the delivery path's rule (tested there); these
-    tests send a resident several notices in a row and need not wait a second for each."""
+    tests send a resident several notices in a row and need not wait a second for each.
+    Afterwards: every button press was answered (no client left spinning)."""
     harness.app.sender.limiter.per_chat = 0.02
+    yield
+    assert harness.fake.unanswered_callback_queries == []

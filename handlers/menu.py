@@ -74,6 +74,7 @@ def help_text(t: Translator, contact: str) -> str:
         "/help – this message"
     )
     text += "\n" + t._("/stop – no more notices (/start turns them back on)")
+    text += "\n" + t._("/events – events and tenant assemblies you are invited to")
     if contact:
         text += "\n\n" + t._("QMondo office: {contact}", contact=contact)
     return text

@@ -26,6 +26,7 @@ DATE_HINT = (
     "I could not read that date. Write it like this: 12/03 18:30, 12 marzo 18:30 or domani 18."
 )
 PASSED = "That time has already passed. Please write a later one."
+START_SOON = datetime(2026, 12, 5, 17, 0, tzinfo=ROME)
 
 
 async def draft_start(core: Core) -> datetime | None:
@@ -325,3 +326,28 @@ async def test_a_restart_in_the_middle_of_newevent_resumes_at_the_same_step(
     draft = await event_drafts.draft(core, author.id)
     assert draft is not None and draft.titles == {"it": "Torneo di calcetto"}
     assert draft.descriptions == {"it": "Squadre miste, porta le scarpe da ginnastica"}
+
+
+async def test_a_notice_can_go_to_those_coming_or_to_those_who_have_not_answered(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    op = await operator(core, fake)
+    coming = await linked(core, fake, 5501, "it", "Marco Rossi")
+    silent = await linked(core, fake, 5502, "it", "Anna Bianchi")
+    it = core.catalogs.translator("it")
+    await published(core, START_SOON)
+    await eventually(lambda: invitations(coming, it) and invitations(silent, it))
+    await coming.press(it._("✅ Yes"))
+    label = f"Festa del cortile · {it.date(START_SOON, 'short')}"
+    for segment, text, reached, missed in (
+        ("Answered Yes or Maybe to an event", "Portate le sedie", coming, silent),
+        ("Invited to an event, no answer yet", "Ci sei anche tu?", silent, coming),
+    ):
+        await op.send("/broadcast")
+        await op.press(it._(segment))
+        await op.press(label)
+        await op.send(text)
+        assert read(it._("Recipients: {n}", n=1)) in (op.last.text or "")
+        await op.press(it._("✅ Send now ({n})", n=1))
+        await eventually(lambda r=reached, x=text: any(x in (m.text or "") for m in r.messages))
+        assert not any(text in (m.text or "") for m in missed.messages)

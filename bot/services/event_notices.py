@@ -37,6 +37,10 @@ INVITED = {
     EventKind.SOCIAL: N_("🎉 You are invited!"),
     EventKind.ASSEMBLY: N_("🏛 You are invited to a tenant assembly."),
 }
+CHANGES = {
+    "time": N_("✏️ The time of this event has changed. Here are the new details:"),
+    "place": N_("✏️ The place of this event has changed. Here are the new details:"),
+}
 OPTIONS_SHOWN = 20
 
 
@@ -167,7 +171,7 @@ async def render_changed(
     event, invitation = found
     if row.params.get("version") != event.version or invitation.answer not in COMING:
         return None  # a newer notice follows, or they are no longer coming
-    header = t._("✏️ This event has changed. Here are the new details:")
+    header = t._(CHANGES.get(row.params.get("what"), CHANGES["time"]))
     text = header + "\n\n" + card(t, event, core.catalogs.default, invitation)
     return Outgoing(text, resident_buttons(t, event))
 

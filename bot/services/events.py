@@ -168,14 +168,14 @@ async def stop_editing(core: Core, operator_id: int) -> None:
 async def move(core: Core, event_id: int, when: datetime) -> Event:
     if when <= core.clock.now():
         raise NotInFuture(when.isoformat())
-    return await _edit(core, event_id, starts_at=when)
+    return await _edit(core, event_id, "time", starts_at=when)
 
 
 async def change_place(core: Core, event_id: int, place: str) -> Event:
-    return await _edit(core, event_id, place=text(place, MAX_PLACE))
+    return await _edit(core, event_id, "place", place=text(place, MAX_PLACE))
 
 
-async def _edit(core: Core, event_id: int, **values: object) -> Event:
+async def _edit(core: Core, event_id: int, what: str, **values: object) -> Event:
     now = core.clock.now()
     async with core.db.session.begin() as session:
         event = await _open(session, event_id, now)
@@ -183,7 +183,8 @@ async def _edit(core: Core, event_id: int, **values: object) -> Event:
             setattr(event, name, value)
         event.version += 1
         event.editing_by, event.editing_field = None, None
-        await _tell_coming(session, event, CHANGED, f"{CHANGED}:{event.id}:{event.version}:", now)
+        key = f"{CHANGED}:{event.id}:{event.version}:"
+        await _tell_coming(session, event, CHANGED, key, now, what=what)
         return event
 
 
@@ -198,7 +199,12 @@ async def cancel(core: Core, event_id: int) -> Event:
 
 
 async def _tell_coming(
-    session: AsyncSession, event: Event, kind: str, key_prefix: str, now: datetime
+    session: AsyncSession,
+    event: Event,
+    kind: str,
+    key_prefix: str,
+    now: datetime,
+    what: str | None = None,
 ) -> None:
     assert event.starts_at is not None
     await outbox.enqueue_select(
@@ -209,7 +215,7 @@ async def _tell_coming(
         now=now,
         urgent=event.starts_at - now < SOON,
         expires_at=event.starts_at,
-        params={"event": event.id, "version": event.version},
+        params={"event": event.id, "version": event.version, "what": what},
     )
 
 

@@ -151,7 +151,7 @@ async def test_a_moved_event_is_reminded_at_its_new_time_and_a_stale_reminder_is
     await move_clock(core, clock, datetime(2026, 11, 27, 9, 0, tzinfo=ROME))
     harness.app.sender.wake()
     await until_status(core, "skipped")  # rendered stale: dropped, not sent
-    changed = "✏️ This event has changed. Here are the new details:"
+    changed = "✏️ The time of this event has changed. Here are the new details:"
     await eventually(lambda: starting(marco, it, changed))
     assert day_before(marco, it, "Festa", start) == []
     await move_clock(core, clock, datetime(2026, 11, 27, 18, 0, tzinfo=ROME))

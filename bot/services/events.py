@@ -148,21 +148,28 @@ async def begin_edit(core: Core, event_id: int, operator_id: int, what: str) -> 
         raise BadValue(what)
     async with core.db.session.begin() as session:
         event = await _open(session, event_id, core.clock.now())
+        await _forget_edits(session, operator_id)  # one edit at a time: an abandoned one ends
         event.editing_by, event.editing_field = operator_id, what
         return event
 
 
 async def editing(core: Core, operator_id: int) -> Event | None:
     async with core.db.session() as session:
-        return await session.scalar(
-            select(Event).where(Event.editing_by == operator_id).order_by(Event.id.desc()).limit(1)
-        )
+        return await session.scalar(select(Event).where(Event.editing_by == operator_id))
 
 
 async def stop_editing(core: Core, operator_id: int) -> None:
     async with core.db.session.begin() as session:
-        for event in await session.scalars(select(Event).where(Event.editing_by == operator_id)):
-            event.editing_by, event.editing_field = None, None
+        await _forget_edits(session, operator_id)
+
+
+async def _forget_edits(session: AsyncSession, operator_id: int) -> None:
+    await session.execute(
+        update(Event)
+        .where(Event.editing_by == operator_id)
+        .values(editing_by=None, editing_field=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def move(core: Core, event_id: int, when: datetime) -> Event:

@@ -129,3 +129,17 @@ async def test_the_reminder_sweep_adds_each_reminder_once(core: Core, clock):
     assert await event_rsvp.plan_reminders(core) == 0
     clock.set(START + timedelta(minutes=1))
     assert await event_rsvp.plan_reminders(core) == 0  # started: nothing more
+
+
+async def test_an_operator_edits_one_event_at_a_time(core: Core):
+    ids = await people(core, 2)
+    first = await event(core, ids[0])
+    await event_drafts.publish(core, first.id)  # a new draft drops an unpublished one
+    second = await event(core, ids[0])
+    await event_drafts.publish(core, second.id)
+    await events.begin_edit(core, second.id, ids[0], "place")
+    await events.begin_edit(core, first.id, ids[0], "time")  # the first edit was abandoned
+    editing = await events.editing(core, ids[0])
+    assert editing is not None and (editing.id, editing.editing_field) == (first.id, "time")
+    await events.stop_editing(core, ids[0])
+    assert await events.editing(core, ids[0]) is None

@@ -531,6 +531,8 @@ async def publish(update: Update, context: BotContext, operator: Resident, t: Tr
         await answer_query(update)
         await reply(update, t._("The start time has passed meanwhile. Send /newevent again."))
         return END
+    except events.NotADraft:  # published from another chat meanwhile
+        return await _lost(update, t)
     wake_sender(context)
     await answer_query(update)
     await remove_buttons(update)

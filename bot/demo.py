@@ -43,9 +43,9 @@ DEMO_COURSE = {
 }
 HELP = """\
 QMondo bot demo: you are a resident chatting with the bot. Type messages or commands
-(/start, /help, /language, /link CODE, /training, /privacy, /delete); type a number to
-press a button.
-  :operator   switch to the operator's chat (try /linkcode B205, /courses)
+(/start, /help, /language, /link CODE, /training, /events, /privacy, /delete); type a number
+to press a button.
+  :operator   switch to the operator's chat (try /linkcode B205, /courses, /newevent, /events)
   :resident   switch back to the resident
   :quit       leave the demo
 A link code for tenant A101 (Amina Haddad): {code}

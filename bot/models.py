@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -417,3 +418,98 @@ class PendingImport(Base):
     filename: Mapped[str] = mapped_column(String(200))
     content: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# -- events and tenant assemblies (issue 6) -------------------------------------------------
+
+
+class EventKind(enum.StrEnum):
+    SOCIAL = "social"
+    ASSEMBLY = "assembly"
+
+
+class EventStatus(enum.StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    CANCELLED = "cancelled"
+
+
+class Event(Base):
+    """A social event or a tenant assembly; operators write title and description per locale."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
+    kind: Mapped[EventKind] = mapped_column(_enum(EventKind), default=EventKind.SOCIAL)
+    status: Mapped[EventStatus] = mapped_column(_enum(EventStatus), default=EventStatus.DRAFT)
+    # Locale -> the operator's text; the default locale's version is required.
+    titles: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    descriptions: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    draft_locale: Mapped[str | None] = mapped_column(String(16))  # the version being written
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    duration_minutes: Mapped[int] = mapped_column(Integer, default=120)
+    place: Mapped[str | None] = mapped_column(String(200))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    agenda: Mapped[list[str]] = mapped_column(JSON, default=list)
+    audience: Mapped[str] = mapped_column(String(100), default="linked")
+    # Bumped by every edit residents are told about, so each notice has its own key.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    # An operator's edit in progress ("time" or "place"), kept here to survive restarts.
+    editing_by: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
+    editing_field: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Answer(enum.StrEnum):
+    YES = "yes"
+    MAYBE = "maybe"
+    NO = "no"
+
+
+class Invitation(Base):
+    """One resident invited to one event, with their answer and whether they came."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (UniqueConstraint("event_id", "resident_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), index=True
+    )
+    answer: Mapped[Answer | None] = mapped_column(_enum(Answer))
+    # A Yes beyond capacity waits here (first come, first served) until a place frees up.
+    waiting: Mapped[bool] = mapped_column(Boolean, default=False)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attended: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    resident: Mapped[Resident] = relationship(foreign_keys=[resident_id])
+
+
+class ProposalStatus(enum.StrEnum):
+    DRAFT = "draft"  # written, not yet confirmed by the resident
+    PENDING = "pending"
+    APPROVED = "approved"
+    DECLINED = "declined"
+
+
+class Proposal(Base):
+    """A topic a resident proposes for an assembly's agenda; operators approve or decline."""
+
+    __tablename__ = "event_proposals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
+    text: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[ProposalStatus] = mapped_column(
+        _enum(ProposalStatus), default=ProposalStatus.DRAFT
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -11,7 +11,13 @@ from collections.abc import Callable
 
 from bot.core import Core
 from bot.delivery.channel import Channel, DeliveryError
-from bot.services import broadcasts, reminders, training
+from bot.services import (
+    broadcasts,
+    event_notices,  # noqa: F401 - registers the event kinds and audiences
+    event_rsvp,
+    reminders,
+    training,
+)
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +28,7 @@ async def tick(core: Core, channel: Channel, wake: Callable[[], None]) -> None:
     await training.expire_offers(core)
     await training.fill_free_places(core)
     await training.plan_reminders(core)
+    await event_rsvp.plan_reminders(core)
     for chat_id, message_id, message in await broadcasts.progress(core):
         try:
             await channel.edit(chat_id, message_id, message)

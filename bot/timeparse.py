@@ -1,5 +1,6 @@
 """Dates and times as Italian operators type them: "25/12 18:30", "25/12/2026 18.30",
-"25 dicembre 18:30", "oggi 18:30", "domani 9". Read in the configured time zone."""
+"25 dicembre 18:30", "oggi 18:30", "domani 9", "domani alle 18", "sabato 16". Read in the
+configured time zone."""
 
 from __future__ import annotations
 
@@ -29,8 +30,23 @@ MONTHS = {
 }
 NUMERIC = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})(?:[/.\-](\d{2}|\d{4}))?$")
 WORDS = re.compile(r"^(\d{1,2})\s+([a-z]+)\.?(?:\s+(\d{4}))?$")
-TIME = re.compile(r"^(?:ore\s+)?(\d{1,2})(?:[:.](\d{2}))?$")
+TIME = re.compile(r"^(?:(?:ore|alle)\s+)?(\d{1,2})(?:[:.](\d{2}))?$")
 RELATIVE = {"oggi": 0, "domani": 1, "dopodomani": 2}
+WEEKDAYS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("lunedì", "lunedi", "lun"),
+            ("martedì", "martedi", "mar"),
+            ("mercoledì", "mercoledi", "mer"),
+            ("giovedì", "giovedi", "gio"),
+            ("venerdì", "venerdi", "ven"),
+            ("sabato", "sab"),
+            ("domenica", "dom"),
+        )
+    )
+    for name in names
+}
 
 
 def parse_local(text: str, now: datetime, tz: tzinfo) -> datetime | None:
@@ -39,7 +55,7 @@ def parse_local(text: str, now: datetime, tz: tzinfo) -> datetime | None:
     A date without a year is the next such date (today included).
     """
     words = " ".join(text.lower().replace(",", " ").split())
-    match = re.match(r"^(.*?)\s*(?:ore\s+)?(\d{1,2}(?:[:.]\d{2})?)$", words)
+    match = re.match(r"^(.*?)\s*(?:(?:ore|alle)\s+)?(\d{1,2}(?:[:.]\d{2})?)$", words)
     if match is None:
         return None
     day_part, time_part = match.groups()
@@ -49,6 +65,11 @@ def parse_local(text: str, now: datetime, tz: tzinfo) -> datetime | None:
     if clock is None or day is None:
         return None
     return datetime.combine(day, clock, tzinfo=tz)
+
+
+def parse_time(text: str) -> time | None:
+    """A time of day alone ("18", "18:30", "ore 18.30"), for a date picked with buttons."""
+    return _time(" ".join(text.lower().split()))
 
 
 def _time(text: str) -> time | None:
@@ -62,6 +83,8 @@ def _time(text: str) -> time | None:
 def _date(text: str, today: date) -> date | None:
     if text in RELATIVE:
         return today + timedelta(days=RELATIVE[text])
+    if text in WEEKDAYS:  # the next such day, today included
+        return today + timedelta(days=(WEEKDAYS[text] - today.weekday()) % 7)
     if match := NUMERIC.match(text):
         day, month, year = int(match[1]), int(match[2]), match[3]
     elif (match := WORDS.match(text)) and match[2] in MONTHS:

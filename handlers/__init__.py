@@ -9,6 +9,9 @@ from telegram.ext import Application
 from handlers import (
     broadcast,
     courses,
+    event_admin,
+    event_new,
+    events,
     fallback,
     language,
     menu,
@@ -24,16 +27,7 @@ from handlers import (
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # Order matters within the group: conversations first, the catch-alls last.
     application.add_handler(onboarding.handler())
-    for module in (
-        language,
-        privacy,
-        operator,
-        broadcast,
-        training,
-        courses,
-        payments,
-        plans,
-        menu,
-        fallback,
-    ):
+    modules = (language, privacy, operator, broadcast, event_new, event_admin, events)
+    modules += (training, courses, payments, plans)
+    for module in (*modules, menu, fallback):
         application.add_handlers(module.handlers())

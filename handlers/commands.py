@@ -17,6 +17,7 @@ RESIDENT_COMMANDS = [
     ("training", N_("Job-training courses")),
     ("link", N_("Link your tenant record")),
     ("payments", N_("My payments")),
+    ("events", N_("Events and assemblies")),
     ("stop", N_("Stop notices")),
     ("privacy", N_("What we keep about you")),
     ("delete", N_("Delete your data")),
@@ -31,6 +32,7 @@ OPERATOR_COMMANDS = [
     ("paid", N_("Operators: record a payment")),
     ("newcourse", N_("Operators: create a training course")),
     ("courses", N_("Operators: training courses and sign-ups")),
+    ("newevent", N_("Operators: a new event or assembly")),
 ]
 
 

@@ -100,6 +100,23 @@ async def edit(update: Update, text: str) -> None:
     await query.edit_message_text(text, parse_mode=ParseMode.HTML)
 
 
+async def answer_query(update: Update, text: str | None = None) -> None:
+    """Answer the button press, if this update is one (Telegram shows a spinner until then)."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(text)
+
+
+async def remove_buttons(update: Update) -> None:
+    """Take the buttons off the message whose button was pressed, so it is not pressed twice."""
+    if update.callback_query is not None:
+        await update.callback_query.edit_message_reply_markup(None)
+
+
+def typed(update: Update) -> str:
+    assert update.message is not None and update.message.text is not None
+    return update.message.text
+
+
 async def unknown_command(update: Update, t: Translator) -> None:
     await reply(update, t._("I don't know this command. Send /help to see what I can do."))
 

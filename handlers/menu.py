@@ -7,7 +7,7 @@ from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from bot.i18n import Translator
 from bot.models import Resident
-from handlers import language, training
+from handlers import events, language, training
 from handlers.common import BotContext, menu_action, reply, show_menu, who
 from handlers.payments import show as my_payments
 
@@ -30,12 +30,6 @@ async def chosen(update: Update, context: BotContext) -> None:
     await ACTIONS[action](update, context, resident, t)
 
 
-async def events(update: Update, context: BotContext, resident: Resident, t: Translator) -> None:
-    await show_menu(
-        update, t, t._("Invitations to events and tenant assemblies will arrive in this chat.")
-    )
-
-
 def help_text(t: Translator, contact: str) -> str:
     text = t._(
         "<b>How to use this bot</b>\n"
@@ -49,6 +43,7 @@ def help_text(t: Translator, contact: str) -> str:
     )
     text += "\n" + t._("/stop – no more notices (/start turns them back on)")
     text += "\n" + t._("/training – job-training courses: sign up, see your place")
+    text += "\n" + t._("/events – events and tenant assemblies you are invited to")
     if contact:
         text += "\n\n" + t._("QMondo office: {contact}", contact=contact)
     return text
@@ -76,7 +71,7 @@ async def choose_language(
 ACTIONS = {
     "training": training.show,
     "payments": my_payments,
-    "events": events,
+    "events": events.show,
     "language": choose_language,
     "help": help_,
 }

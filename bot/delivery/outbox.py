@@ -105,6 +105,7 @@ async def enqueue_select(
     broadcast_id: int | None = None,
     urgent: bool = False,
     expires_at: datetime | None = None,
+    params: dict[str, Any] | None = None,
 ) -> int:
     """One message to each resident id the query selects, in a single statement.
 
@@ -115,7 +116,7 @@ async def enqueue_select(
         ids.c[0],
         literal(key_prefix) + cast(ids.c[0], String(20)),
         literal(kind),
-        literal({}, JSON),
+        literal(params or {}, JSON),
         literal(broadcast_id, Integer),
         literal(urgent, Boolean),
         literal(DeliveryStatus.PENDING.value),

@@ -132,6 +132,11 @@ class FakeUser:
             extra["caption"] = caption
         return await self._send_message(extra, document=(filename, content), caption=caption)
 
+    async def send_location(self, latitude: float, longitude: float) -> JSON:
+        """Share a map point (📎, then Location)."""
+        location: JSON = {"latitude": latitude, "longitude": longitude}
+        return await self._send_message({"location": location})
+
     async def send_contact(
         self, phone: str, first_name: str | None = None, last_name: str | None = None
     ) -> JSON:

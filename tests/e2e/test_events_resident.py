@@ -1,0 +1,217 @@
+"""Residents: the Events menu, answers and the waiting list, forged buttons, the calendar file,
+the map pin, and topic proposals for an assembly's agenda with the operators' decision."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from icalendar import Calendar
+from sqlalchemy import select
+
+from bot.core import Core
+from bot.fakeapi import FakeBotAPI
+from bot.models import Answer, EventKind, Invitation, Proposal
+from tests.conftest import ROME
+from tests.e2e.events_support import (  # noqa: F401 - brisk_pacing is a fixture
+    brisk_pacing,
+    invitation,
+    invitations,
+    kinds,
+    operator,
+    published,
+)
+from tests.support import Harness, eventually, linked, read, seen, settled
+
+START = datetime(2026, 12, 5, 17, 0, tzinfo=ROME)
+INACTIVE = "This button is no longer active."
+
+
+async def test_the_events_menu_lists_upcoming_invitations_with_the_answer(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    await operator(core, fake)
+    amina = await linked(core, fake, 5001, "ar", "Amina Haddad")
+    ar = core.catalogs.translator("ar")
+    await amina.send("/start")
+    await amina.tap(ar._("🎉 Events"))
+    assert amina.last.text == seen(
+        ar, "No upcoming events for you now. New invitations will arrive in this chat."
+    )
+    await published(core, START)
+    await eventually(lambda: invitations(amina, ar))
+    await amina.press(ar._("🤔 Maybe"))
+    assert amina.last.text == seen(
+        ar, "🤔 Noted: maybe. I will remind you the day before and two hours before."
+    )
+    await amina.tap(ar._("🎉 Events"))
+    listing = amina.last.text or ""
+    assert "Festa del cortile" in listing and ar.moment(START) in listing
+    assert read(ar._("Your answer: {answer}", answer=ar._("🤔 Maybe"))) in listing
+    assert amina.buttons[:3] == [ar._("✅ Yes"), ar._("🤔 Maybe"), ar._("❌ No")]
+
+
+async def test_a_full_event_keeps_a_waiting_list_that_moves_up_when_someone_says_no(
+    harness: Harness, core: Core, fake: FakeBotAPI, clock
+):
+    await operator(core, fake)
+    first = await linked(core, fake, 5101, "it", "Marco Rossi")
+    second = await linked(core, fake, 5102, "es", "Lucía Pérez")
+    third = await linked(core, fake, 5103, "it", "Anna Bianchi")
+    it, es = core.catalogs.translator("it"), core.catalogs.translator("es")
+    event = await published(core, START, capacity=1)
+    await eventually(lambda: invitations(first, it) and invitations(second, es))
+    await eventually(lambda: invitations(third, it))
+
+    await first.press(it._("✅ Yes"))
+    await second.press(es._("✅ Yes"))
+    waiting = "The event is full: you are on the waiting list. I will tell you if a place frees up."
+    assert second.last.text == seen(es, waiting)
+    clock.advance(timedelta(minutes=1))  # first come, first served: by the time of the answer
+    await third.press(it._("✅ Yes"))
+    await second.press(es._("✅ Yes"))  # pressing Yes again keeps the turn, it does not jump
+    assert (await invitation(core, event.id, 5102)).waiting
+    assert (await invitation(core, event.id, 5103)).waiting
+
+    await first.press(it._("🤔 Maybe"))  # gives up the place: the first in line gets it
+    promoted = "🎉 A place is free for you: {title}, {when}. See you there!"
+    notice = seen(es, promoted, title="Festa del cortile", when=es.moment(START))
+    await eventually(lambda: notice in [m.text for m in second.messages])
+    assert not (await invitation(core, event.id, 5102)).waiting
+    assert (await invitation(core, event.id, 5103)).waiting
+    assert not any("🎉 A place" in (m.text or "") for m in third.messages)
+
+    clock.advance(timedelta(minutes=1))
+    await first.press(it._("✅ Yes"))  # full again: first waits now
+    assert first.last.text == seen(it, waiting)
+    await second.press(es._("❌ No"))
+    await eventually(
+        lambda: (
+            seen(it, promoted, title="Festa del cortile", when=it.moment(START))
+            in [m.text for m in third.messages]
+        )
+    )
+    assert (await invitation(core, event.id, 5101)).waiting  # third was in line before first
+    assert (await invitation(core, event.id, 5103)).answer == Answer.YES
+
+
+async def test_forged_buttons_change_nothing(harness: Harness, core: Core, fake: FakeBotAPI, clock):
+    await operator(core, fake)
+    marco = await linked(core, fake, 5201, "it", "Marco Rossi")
+    other = await linked(core, fake, 5202, "it", "Anna Bianchi", building="B")
+    it = core.catalogs.translator("it")
+    mine = await published(core, START, audience="building:A")
+    theirs = await published(core, START, title="Torneo", audience="building:B")
+    soon = await published(core, datetime(2026, 11, 25, 12, 0, tzinfo=ROME))
+    await eventually(lambda: len(invitations(marco, it)) == 2 and invitations(other, it))
+
+    before = len(marco.messages)
+    for data, answer in (
+        (f"ev:r:{theirs.id}:y", INACTIVE),  # another event, not his
+        (f"ev:ics:{theirs.id}", INACTIVE),
+        ("ev:r:999:y", INACTIVE),  # no such event
+        (f"ev:map:{mine.id}", INACTIVE),  # no map pin on this one
+        (f"ev:prop:{mine.id}", INACTIVE),  # not an assembly
+        ("ev:r:1:maybe", INACTIVE),  # malformed
+    ):
+        await marco.press_data(data)
+        assert fake.callback_answers[-1].get("text") == read(it._(answer)), data
+    await settled(core)  # nothing in flight when the pinned clock jumps
+    clock.set(datetime(2026, 11, 25, 12, 5, tzinfo=ROME))  # `soon` has started
+    await marco.press_data(f"ev:r:{soon.id}:y")
+    assert fake.callback_answers[-1].get("text") == read(
+        it._("This event has already started: answers are closed.")
+    )
+    assert len(marco.messages) == before
+    for event_id, person in ((theirs.id, 5201), (soon.id, 5201)):
+        async with core.db.session() as session:
+            found = await session.scalar(
+                select(Invitation.answer).where(Invitation.event_id == event_id)
+            )
+            assert found is None, (event_id, person)
+    # and another resident's invitation is untouched by Marco's press on his own event
+    await marco.press_data(f"ev:r:{mine.id}:n")
+    assert (await invitation(core, mine.id, 5201)).answer == Answer.NO
+    assert (await invitation(core, theirs.id, 5202)).answer is None
+
+
+async def test_the_calendar_file_parses_and_carries_the_rome_time_and_the_map_pin_is_sent(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    await operator(core, fake)
+    li = await linked(core, fake, 5301, "zh", "Li Wei")
+    zh = core.catalogs.translator("zh")
+    event = await published(core, START, pin=(45.4512, 9.2367))
+    await eventually(lambda: invitations(li, zh))
+    await li.press(zh._("📅 Add to calendar"))
+    name, content = li.last.document
+    assert name == f"event-{event.id}.ics"
+    calendar = Calendar.from_ical(content)
+    (entry,) = calendar.walk("VEVENT")
+    start = entry.decoded("dtstart")
+    assert start == START and str(start.tzinfo) == "Europe/Rome"
+    assert entry.decoded("dtend") - start == timedelta(hours=2)
+    assert str(entry["summary"]) == "Festa del cortile"
+    assert str(entry["location"]) == "Cortile scala B"
+    assert [tz["tzid"] for tz in calendar.walk("VTIMEZONE")] == ["Europe/Rome"]
+    assert li.last.caption == seen(zh, "Open this file to add the event to your phone's calendar.")
+
+    await li.press(zh._("📍 Map"), message_id=li.messages[0].message_id)
+    venue = fake.calls_to("sendVenue")[-1]
+    assert (venue["latitude"], venue["longitude"]) == (45.4512, 9.2367)
+    assert venue["address"] == "Cortile scala B" and venue["title"] == "Festa del cortile"
+
+
+async def test_a_topic_is_proposed_confirmed_and_decided_by_an_operator(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    op = await operator(core, fake)
+    amina = await linked(core, fake, 5401, "ar", "Amina Haddad")
+    ar, it = core.catalogs.translator("ar"), core.catalogs.translator("it")
+    event = await published(core, START, title="Assemblea", kind=EventKind.ASSEMBLY)
+    await eventually(lambda: invitations(amina, ar, EventKind.ASSEMBLY))
+    approved = "✅ Your topic is on the agenda of {title}: {text}"
+    declined = "Your topic for {title} was not added to the agenda this time: {text}"
+    for number, topic, outcome in (
+        (1, "Luce rotta in cantina", approved),
+        (2, "Feste più spesso", declined),
+    ):
+        await amina.press(
+            ar._("💡 Propose a topic for the agenda"), message_id=amina.messages[0].message_id
+        )
+        await amina.send("x" * 201)
+        assert amina.last.text == seen(
+            ar, "Please write the topic in at most {max} characters.", max=ar.number(200)
+        )
+        await amina.send(topic)
+        assert amina.last.text == seen(
+            ar, "Your topic: {text}\nSend it to the operators?", text=topic
+        )
+        await amina.press(ar._("✅ Send"))
+        assert amina.last.text == seen(ar, "Thank you! The operators will read your proposal.")
+        proposed = "💡 Topic proposed for the assembly {title} ({date}):\n{text}"
+        notice = seen(it, proposed, title="Assemblea", date=it.date(START, "medium"), text=topic)
+        await eventually(lambda n=notice: op.last is not None and op.last.text == n)
+        await op.press(it._("✅ Add to the agenda") if outcome == approved else it._("❌ Decline"))
+        await op.press_data(f"ev:pa:{number}")  # a second decision is refused
+        assert fake.callback_answers[-1].get("text") == read(
+            it._("This proposal was already decided.")
+        )
+        told = seen(ar, outcome, title="Assemblea", text=topic)
+        await eventually(lambda told=told: told in [m.text for m in amina.messages])
+    await amina.send("/events")
+    agenda = amina.last.text or ""
+    assert "• Pulizie\n• Parcheggio\n• Luce rotta in cantina" in agenda
+    assert "Feste più spesso" not in agenda
+    async with core.db.session() as session:
+        statuses = list(await session.scalars(select(Proposal.status).order_by(Proposal.id)))
+        assert [s.value for s in statuses] == ["approved", "declined"]
+
+    # a cancelled proposal sends nothing
+    await amina.press(
+        ar._("💡 Propose a topic for the agenda"), message_id=amina.messages[0].message_id
+    )
+    await amina.send("Niente")
+    await amina.press(ar._("❌ Cancel"))
+    assert amina.last.text == seen(ar, "Cancelled. Nothing was sent.")
+    assert [k for k, _ in await kinds(core)].count("event_proposal") == 2
+    assert event.agenda == ["Pulizie", "Parcheggio"]  # as published; the topic was added later

@@ -36,7 +36,19 @@ from bot.i18n import Translator
 from bot.models import Broadcast, BroadcastStatus, Resident
 from bot.services import audiences, broadcasts
 from bot.timeparse import parse_local
-from handlers.common import BotContext, buttons, callback_parts, edit, operators_only, reply
+from handlers.common import (
+    BotContext,
+    answer_query,
+    buttons,
+    callback_parts,
+    cancel_row,
+    edit,
+    language_rows,
+    operators_only,
+    remove_buttons,
+    reply,
+    wake_sender,
+)
 
 AUDIENCE, OPTION, TEXT, PREVIEW, LANGUAGE, VERSION, WHEN = (
     f"broadcast:{step}"
@@ -47,14 +59,12 @@ PRIVATE = filters.ChatType.PRIVATE
 TYPED = PRIVATE & filters.TEXT & ~filters.COMMAND
 
 
-def cancel_row(t: Translator) -> list[tuple[str, str]]:
-    return [(t._("❌ Cancel"), "bc:cancel")]
-
-
 @operators_only
 async def begin(update: Update, context: BotContext, operator: Resident, t: Translator) -> str:
     rows = [[(t._(s.label), f"bc:aud:{s.name}")] for s in audiences.SEGMENTS.values()]
-    await reply(update, t._("Who is the notice for?"), reply_markup=buttons(*rows, cancel_row(t)))
+    await reply(
+        update, t._("Who is the notice for?"), reply_markup=buttons(*rows, cancel_row(t, "bc"))
+    )
     return AUDIENCE
 
 
@@ -62,7 +72,7 @@ async def begin(update: Update, context: BotContext, operator: Resident, t: Tran
 async def chose_segment(
     update: Update, context: BotContext, operator: Resident, t: Translator
 ) -> str | None:
-    await _answer(update)
+    await answer_query(update)
     segment = audiences.SEGMENTS.get(callback_parts(update)[2])
     if segment is None:
         return None
@@ -74,7 +84,7 @@ async def chose_segment(
         return END
     rows = [[(label, f"bc:opt:{segment.name}:{value}")] for value, label in choices]
     await edit(update, t._(segment.label))
-    await reply(update, t._("Choose:"), reply_markup=buttons(*rows, cancel_row(t)))
+    await reply(update, t._("Choose:"), reply_markup=buttons(*rows, cancel_row(t, "bc")))
     return OPTION
 
 
@@ -82,7 +92,7 @@ async def chose_segment(
 async def chose_option(
     update: Update, context: BotContext, operator: Resident, t: Translator
 ) -> str | None:
-    await _answer(update)
+    await answer_query(update)
     _, _, name, value = [*callback_parts(update), ""][:4]
     return await _new_draft(update, context, operator, t, f"{name}:{value}")
 
@@ -102,7 +112,7 @@ async def _new_draft(
             "Write the notice in Italian, as residents should read it. You can add "
             "translations afterwards; residents without one get the Italian text."
         ),
-        reply_markup=buttons(cancel_row(t)),
+        reply_markup=buttons(cancel_row(t, "bc")),
     )
     return TEXT
 
@@ -167,7 +177,7 @@ async def _preview(update: Update, context: BotContext, t: Translator, draft: Br
         )
     else:
         lines.append(t._("Nobody in this audience can receive it now."))
-    await reply(update, "\n".join(lines), reply_markup=buttons(*rows, cancel_row(t)))
+    await reply(update, "\n".join(lines), reply_markup=buttons(*rows, cancel_row(t, "bc")))
     return PREVIEW
 
 
@@ -175,14 +185,10 @@ async def _preview(update: Update, context: BotContext, t: Translator, draft: Br
 async def add_translation(
     update: Update, context: BotContext, operator: Resident, t: Translator
 ) -> str:
-    await _answer(update)
+    await answer_query(update)
     catalogs = context.core.catalogs
-    choices = [code for code in catalogs.locales if code != catalogs.default]
-    rows = [
-        [(catalogs.native_name(code), f"bc:lang:{code}") for code in choices[i : i + 2]]
-        for i in range(0, len(choices), 2)
-    ]
-    await reply(update, t._("Which language?"), reply_markup=buttons(*rows, cancel_row(t)))
+    rows = language_rows(catalogs, "bc:lang")
+    await reply(update, t._("Which language?"), reply_markup=buttons(*rows, cancel_row(t, "bc")))
     return LANGUAGE
 
 
@@ -190,7 +196,7 @@ async def add_translation(
 async def chose_language(
     update: Update, context: BotContext, operator: Resident, t: Translator
 ) -> str | int | None:
-    await _answer(update)
+    await answer_query(update)
     draft = await broadcasts.draft(context.core, operator.id)
     if draft is None:
         return await _lost(update, t)
@@ -208,12 +214,12 @@ async def chose_language(
 async def toggle_urgent(
     update: Update, context: BotContext, operator: Resident, t: Translator
 ) -> str | int:
-    await _answer(update)
+    await answer_query(update)
     draft = await broadcasts.draft(context.core, operator.id)
     if draft is None:
         return await _lost(update, t)
     draft = await broadcasts.set_urgent(context.core, draft.id, not draft.urgent)
-    await _remove_buttons(update)
+    await remove_buttons(update)
     return await _preview(update, context, t, draft)
 
 
@@ -223,11 +229,9 @@ async def send_now(update: Update, context: BotContext, operator: Resident, t: T
     if draft is None:
         return await _lost(update, t)
     await broadcasts.send_now(context.core, draft.id)
-    sender = getattr(context.application, "sender", None)
-    if sender is not None:
-        sender.wake()
-    await _answer(update, t._("Sending…"))
-    await _remove_buttons(update)
+    wake_sender(context)
+    await answer_query(update, t._("Sending…"))
+    await remove_buttons(update)
     now = context.core.clock.now()
     if not draft.urgent and outbox.quiet(context.core.settings, now):
         settings = context.core.settings
@@ -244,12 +248,12 @@ async def send_now(update: Update, context: BotContext, operator: Resident, t: T
 
 @operators_only
 async def ask_when(update: Update, context: BotContext, operator: Resident, t: Translator) -> str:
-    await _answer(update)
-    await _remove_buttons(update)
+    await answer_query(update)
+    await remove_buttons(update)
     await reply(
         update,
         t._("When should it go out? Write the date and time, for example 25/12 18:30."),
-        reply_markup=buttons(cancel_row(t)),
+        reply_markup=buttons(cancel_row(t, "bc")),
     )
     return WHEN
 
@@ -286,32 +290,22 @@ async def wrote_when(
 
 @operators_only
 async def cancel(update: Update, context: BotContext, operator: Resident, t: Translator) -> int:
-    await _answer(update)
+    await answer_query(update)
     draft = await broadcasts.draft(context.core, operator.id)
     if draft is not None:
         await broadcasts.cancel(context.core, draft.id)
-    await _remove_buttons(update)
+    await remove_buttons(update)
     await reply(update, t._("Cancelled. Nothing was sent."))
     return END
 
 
 async def _lost(update: Update, t: Translator) -> int:
     """The draft is gone (sent from another chat, or dropped): start again."""
-    await _answer(update)
+    await answer_query(update)
     await reply(
         update, t._("This notice is no longer a draft. Send /broadcast to write a new one.")
     )
     return END
-
-
-async def _answer(update: Update, text: str | None = None) -> None:
-    if update.callback_query is not None:
-        await update.callback_query.answer(text)
-
-
-async def _remove_buttons(update: Update) -> None:
-    if update.callback_query is not None:
-        await update.callback_query.edit_message_reply_markup(None)
 
 
 # -- /broadcasts ------------------------------------------------------------------------------
@@ -363,7 +357,7 @@ async def _headline(context: BotContext, t: Translator, item: broadcasts.Summary
 
 @operators_only
 async def open_one(update: Update, context: BotContext, operator: Resident, t: Translator) -> None:
-    await _answer(update)
+    await answer_query(update)
     broadcast_id = int(callback_parts(update)[2])
     item = await broadcasts.summary(context.core, broadcast_id)
     if item is None:
@@ -395,14 +389,14 @@ async def open_one(update: Update, context: BotContext, operator: Resident, t: T
 
 @operators_only
 async def drop(update: Update, context: BotContext, operator: Resident, t: Translator) -> None:
-    await _answer(update)
+    await answer_query(update)
     broadcast_id = int(callback_parts(update)[2])
     try:
         await broadcasts.cancel(context.core, broadcast_id)
     except broadcasts.NotCancellable:
         await reply(update, t._("This notice can no longer be cancelled: it is being sent."))
         return
-    await _remove_buttons(update)
+    await remove_buttons(update)
     await reply(update, t._("Notice #{id} is cancelled. Nothing was sent.", id=broadcast_id))
 
 

@@ -108,8 +108,9 @@ async def answer_query(update: Update, text: str | None = None) -> None:
 
 async def remove_buttons(update: Update) -> None:
     """Take the buttons off the message whose button was pressed, so it is not pressed twice."""
-    if update.callback_query is not None:
-        await update.callback_query.edit_message_reply_markup(None)
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        await query.edit_message_reply_markup(None)
 
 
 def typed(update: Update) -> str:
@@ -131,7 +132,7 @@ def operators_only(
         resident, t = await who(update, context)
         if not resident.is_operator:
             if update.callback_query is not None:  # forged, or the role was taken away
-                await update.callback_query.answer(t._("This button is no longer active."))
+                await update.callback_query.answer(t._(INACTIVE))
             else:
                 await unknown_command(update, t)
             return None
@@ -140,7 +141,28 @@ def operators_only(
     return checked
 
 
-async def answer(update: Update, text: str | None = None) -> None:
-    """Close the spinner of a pressed button (with a short note if given)."""
-    if update.callback_query is not None:
-        await update.callback_query.answer(text)
+INACTIVE = N_("This button is no longer active.")
+
+
+def cancel_row(t: Translator, prefix: str) -> list[tuple[str, str]]:
+    return [(t._("❌ Cancel"), f"{prefix}:cancel")]
+
+
+def nav_row(t: Translator, prefix: str) -> list[tuple[str, str]]:
+    return [(t._("⬅️ Back"), f"{prefix}:back"), (t._("❌ Cancel"), f"{prefix}:cancel")]
+
+
+def language_rows(catalogs: Catalogs, prefix: str) -> list[list[tuple[str, str]]]:
+    """The languages other than the default one, two a row, for a per-language version."""
+    codes = [code for code in catalogs.locales if code != catalogs.default]
+    return [
+        [(catalogs.native_name(code), f"{prefix}:{code}") for code in codes[i : i + 2]]
+        for i in range(0, len(codes), 2)
+    ]
+
+
+def wake_sender(context: BotContext) -> None:
+    """Notices were enqueued: send them now rather than at the sender's next poll."""
+    sender = getattr(context.application, "sender", None)
+    if sender is not None:
+        sender.wake()

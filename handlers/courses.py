@@ -32,7 +32,17 @@ from bot.models import CourseStatus, Enrollment, EnrollmentStatus, Resident, Tra
 from bot.services import DomainError, training, training_forms
 from bot.services import training_notices as notices
 from bot.services.training_forms import LIMITS, MAX_CAPACITY, course_value
-from handlers.common import BotContext, answer, buttons, callback_parts, operators_only, reply
+from handlers.common import (
+    INACTIVE,
+    BotContext,
+    answer_query,
+    buttons,
+    callback_parts,
+    nav_row,
+    operators_only,
+    reply,
+    wake_sender,
+)
 
 KIND = "course"
 FORM = "course:form"
@@ -53,10 +63,6 @@ QUESTIONS = {
 ROSTER_SHOWN = 40
 
 
-def nav_row(t: Translator) -> list[tuple[str, str]]:
-    return [(t._("⬅️ Back"), "co:back"), (t._("❌ Cancel"), "co:cancel")]
-
-
 # -- the course form --------------------------------------------------------------------------
 
 
@@ -71,7 +77,7 @@ async def new_course(update: Update, context: BotContext, operator: Resident, t:
 async def edit_field(
     update: Update, context: BotContext, operator: Resident, t: Translator
 ) -> str | int:
-    await answer(update)
+    await answer_query(update)
     _, _, course_id, field = [*callback_parts(update), "", ""][:4]
     if field not in FIELDS or not course_id.isdigit():
         return END
@@ -87,7 +93,7 @@ async def ask(update: Update, t: Translator, draft: TrainingDraft) -> str:
         if draft.step == "allow_unlinked"
         else []
     )
-    await reply(update, t._(QUESTIONS[draft.step]), reply_markup=buttons(*rows, nav_row(t)))
+    await reply(update, t._(QUESTIONS[draft.step]), reply_markup=buttons(*rows, nav_row(t, "co")))
     return FORM
 
 
@@ -130,7 +136,7 @@ async def typed(
 async def unlinked(
     update: Update, context: BotContext, operator: Resident, t: Translator
 ) -> str | int:
-    await answer(update)
+    await answer_query(update)
     draft = await training_forms.draft(context.core, operator.id, KIND)
     if draft is None or draft.step != "allow_unlinked":
         return END
@@ -152,7 +158,7 @@ async def store(
             await training.update_course(core, draft.course_id, **{draft.step: value})
         except training.UnknownCourse:
             return END
-        _wake(context)
+        wake_sender(context)
         await reply(update, t._("Saved."))
         await _detail(update, context, t, draft.course_id)
         return END
@@ -174,7 +180,7 @@ async def store(
 
 @operators_only
 async def back(update: Update, context: BotContext, operator: Resident, t: Translator) -> str | int:
-    await answer(update)
+    await answer_query(update)
     draft = await training_forms.draft(context.core, operator.id, KIND)
     if draft is None:
         return END
@@ -187,7 +193,7 @@ async def back(update: Update, context: BotContext, operator: Resident, t: Trans
 
 @operators_only
 async def cancel(update: Update, context: BotContext, operator: Resident, t: Translator) -> int:
-    await answer(update)
+    await answer_query(update)
     await training_forms.drop(context.core, operator.id, KIND)
     await reply(update, t._("Cancelled. Nothing was changed."))
     return END
@@ -198,7 +204,7 @@ async def cancel(update: Update, context: BotContext, operator: Resident, t: Tra
 
 @operators_only
 async def listing(update: Update, context: BotContext, operator: Resident, t: Translator) -> None:
-    await answer(update)
+    await answer_query(update)
     core = context.core
     enrolled, waiting = await training.totals(core)
     lines = [
@@ -236,7 +242,7 @@ async def listing(update: Update, context: BotContext, operator: Resident, t: Tr
 async def open_course(
     update: Update, context: BotContext, operator: Resident, t: Translator
 ) -> None:
-    await answer(update)
+    await answer_query(update)
     await _detail(update, context, t, int(callback_parts(update)[2]))
 
 
@@ -299,13 +305,13 @@ async def capacity(update: Update, context: BotContext, operator: Resident, t: T
             context.core, int(course_id), 1 if sign == "+" else -1
         )
     except training.UnknownCourse:
-        await answer(update, t._("This course does not exist."))
+        await answer_query(update, t._("This course does not exist."))
         return
     except training.NoLongerValid:
-        await answer(update, t._("A course needs at least one place."))
+        await answer_query(update, t._("A course needs at least one place."))
         return
-    await answer(update, t._("Places: {n}", n=t.number(course.capacity)))
-    _wake(context)
+    await answer_query(update, t._("Places: {n}", n=t.number(course.capacity)))
+    wake_sender(context)
     await _detail(update, context, t, course.id)
 
 
@@ -313,13 +319,13 @@ async def capacity(update: Update, context: BotContext, operator: Resident, t: T
 async def set_status(
     update: Update, context: BotContext, operator: Resident, t: Translator
 ) -> None:
-    await answer(update)
+    await answer_query(update)
     _, _, course_id, status = callback_parts(update)[:4]
     try:
         await training.update_course(context.core, int(course_id), status=CourseStatus(status))
     except (training.UnknownCourse, ValueError):
         return
-    _wake(context)
+    wake_sender(context)
     await _detail(update, context, t, int(course_id))
 
 
@@ -327,7 +333,7 @@ async def set_status(
 async def choose_field(
     update: Update, context: BotContext, operator: Resident, t: Translator
 ) -> None:
-    await answer(update)
+    await answer_query(update)
     course_id = callback_parts(update)[2]
     rows = [[(t._(FIELD_LABELS[f]), f"co:ef:{course_id}:{f}")] for f in FIELDS]
     await reply(update, t._("What do you want to change?"), reply_markup=buttons(*rows))
@@ -335,7 +341,7 @@ async def choose_field(
 
 @operators_only
 async def roster(update: Update, context: BotContext, operator: Resident, t: Translator) -> None:
-    await answer(update)
+    await answer_query(update)
     course_id = int(callback_parts(update)[2])
     people = [r for r in await training.roster(context.core, course_id) if _current(r)]
     if not people:
@@ -364,7 +370,7 @@ def _current(row: Enrollment) -> bool:
 
 @operators_only
 async def person(update: Update, context: BotContext, operator: Resident, t: Translator) -> None:
-    await answer(update)
+    await answer_query(update)
     try:
         row = await training.enrollment(context.core, int(callback_parts(update)[2]))
     except training.NotYours:
@@ -397,7 +403,7 @@ async def person(update: Update, context: BotContext, operator: Resident, t: Tra
 
 @operators_only
 async def ask_drop(update: Update, context: BotContext, operator: Resident, t: Translator) -> None:
-    await answer(update)
+    await answer_query(update)
     enrollment_id = callback_parts(update)[2]
     await reply(
         update,
@@ -415,10 +421,10 @@ async def outcome(update: Update, context: BotContext, operator: Resident, t: Tr
     try:
         row = await training.set_outcome(context.core, int(enrollment_id), status)
     except (training.NotYours, training.NoLongerValid):
-        await answer(update, t._("This button is no longer active."))
+        await answer_query(update, t._(INACTIVE))
         return
-    await answer(update)
-    _wake(context)
+    await answer_query(update)
+    wake_sender(context)
     await reply(
         update,
         t._("{name}: {status}", name=row.name, status=notices.status_label(t, row.status)),
@@ -427,13 +433,13 @@ async def outcome(update: Update, context: BotContext, operator: Resident, t: Tr
 
 @operators_only
 async def nothing(update: Update, context: BotContext, operator: Resident, t: Translator) -> None:
-    await answer(update)
+    await answer_query(update)
     await reply(update, t._("Cancelled. Nothing was changed."))
 
 
 @operators_only
 async def ask_move(update: Update, context: BotContext, operator: Resident, t: Translator) -> None:
-    await answer(update)
+    await answer_query(update)
     enrollment_id = int(callback_parts(update)[2])
     try:
         row = await training.enrollment(context.core, enrollment_id)
@@ -457,10 +463,10 @@ async def move(update: Update, context: BotContext, operator: Resident, t: Trans
     try:
         placed = await training.move(context.core, int(enrollment_id), int(course_id))
     except DomainError:
-        await answer(update, t._("This button is no longer active."))
+        await answer_query(update, t._(INACTIVE))
         return
-    await answer(update)
-    _wake(context)
+    await answer_query(update)
+    wake_sender(context)
     if placed.position is None:
         text = t._("Moved to {course}: enrolled.", course=placed.course.title)
     else:
@@ -474,7 +480,7 @@ async def move(update: Update, context: BotContext, operator: Resident, t: Trans
 
 @operators_only
 async def export(update: Update, context: BotContext, operator: Resident, t: Translator) -> None:
-    await answer(update)
+    await answer_query(update)
     which = callback_parts(update)[2]
     course_id = int(which) if which.isdigit() else None
     data = await notices.export_csv(context.core, course_id)
@@ -484,12 +490,6 @@ async def export(update: Update, context: BotContext, operator: Resident, t: Tra
     await chat.send_document(
         data, filename=name, caption=t._("Sign-ups (CSV for Excel)"), protect_content=True
     )
-
-
-def _wake(context: BotContext) -> None:
-    sender = getattr(context.application, "sender", None)
-    if sender is not None:
-        sender.wake()
 
 
 def handlers() -> list[BaseHandler[Update, BotContext, object]]:

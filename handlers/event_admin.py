@@ -30,6 +30,7 @@ from bot.models import Answer, EventStatus, Resident
 from bot.services import event_notices, event_proposals, events
 from bot.timeparse import parse_local
 from handlers.common import (
+    INACTIVE,
     BotContext,
     answer_query,
     buttons,
@@ -39,6 +40,7 @@ from handlers.common import (
     remove_buttons,
     reply,
     typed,
+    wake_sender,
 )
 
 EDIT = "event_edit:value"
@@ -52,15 +54,6 @@ DATE_HINT = N_(
 )
 PASSED = N_("That time has already passed. Please write a later one.")
 TEXT_LIMIT = N_("Please write it in at most {max} characters.")
-INACTIVE = N_("This button is no longer active.")
-
-
-def wake_sender(context: BotContext) -> None:
-    """Notices were enqueued: send them now rather than at the sender's next poll."""
-    sender = getattr(context.application, "sender", None)
-    if sender is not None:
-        sender.wake()
-
 
 # -- /events for operators --------------------------------------------------------------------
 

@@ -51,7 +51,9 @@ from handlers.common import (
     answer_query,
     buttons,
     callback_parts,
+    cancel_row,
     edit,
+    language_rows,
     operators_only,
     remove_buttons,
     reply,
@@ -99,10 +101,6 @@ TYPED = PRIVATE & filters.TEXT & ~filters.COMMAND
 DAYS_OFFERED = 7
 
 
-def cancel_row(t: Translator) -> list[tuple[str, str]]:
-    return [(t._("❌ Cancel"), "ev:n:cancel")]
-
-
 async def _lost(update: Update, t: Translator) -> int:
     """The draft is gone (published from another chat, or dropped): start again."""
     await answer_query(update)
@@ -115,7 +113,7 @@ async def begin(update: Update, context: BotContext, operator: Resident, t: Tran
     rows = [
         [(t._("🎉 Social event"), "ev:n:kind:social")],
         [(t._("🏛 Tenant assembly"), "ev:n:kind:assembly")],
-        cancel_row(t),
+        cancel_row(t, "ev:n"),
     ]
     await reply(update, t._("What are you organising?"), reply_markup=buttons(*rows))
     return KIND
@@ -130,7 +128,7 @@ async def chose_kind(update: Update, context: BotContext, operator: Resident, t:
     await reply(
         update,
         t._("Write the title in Italian (at most {max} characters).", max=events.MAX_TITLE),
-        reply_markup=buttons(cancel_row(t)),
+        reply_markup=buttons(cancel_row(t, "ev:n")),
     )
     return TITLE
 
@@ -150,7 +148,7 @@ async def wrote_title(
     await reply(
         update,
         t._("Now a short description in Italian: what happens, who it is for."),
-        reply_markup=buttons(cancel_row(t)),
+        reply_markup=buttons(cancel_row(t, "ev:n")),
     )
     return DESCRIPTION
 
@@ -183,7 +181,7 @@ async def _ask_day(update: Update, context: BotContext, t: Translator) -> str:
             "When does it start? Pick a day, or write the date and time, for example "
             "12/03 18:30, 12 marzo 18:30 or domani 18."
         ),
-        reply_markup=buttons(*rows, cancel_row(t)),
+        reply_markup=buttons(*rows, cancel_row(t, "ev:n")),
     )
     return DAY
 
@@ -226,7 +224,7 @@ async def picked_day(
         return None
     await edit(update, t.date(day, "full"))
     await reply(
-        update, t._("At what time? For example 18:30."), reply_markup=buttons(cancel_row(t))
+        update, t._("At what time? For example 18:30."), reply_markup=buttons(cancel_row(t, "ev:n"))
     )
     return TIME
 
@@ -252,7 +250,9 @@ async def wrote_time(
 
 async def _ask_duration(update: Update, t: Translator) -> str:
     row = [(event_notices.duration(t, m), f"ev:n:dur:{m}") for m in events.DURATIONS]
-    await reply(update, t._("How long will it last?"), reply_markup=buttons(row, cancel_row(t)))
+    await reply(
+        update, t._("How long will it last?"), reply_markup=buttons(row, cancel_row(t, "ev:n"))
+    )
     return DURATION
 
 
@@ -273,7 +273,7 @@ async def chose_duration(
     await reply(
         update,
         t._("Where? Write the place, for example: Courtyard of building A."),
-        reply_markup=buttons(cancel_row(t)),
+        reply_markup=buttons(cancel_row(t, "ev:n")),
     )
     return PLACE
 
@@ -293,7 +293,7 @@ async def wrote_place(
     await reply(
         update,
         t._("To show the place on a map, send its location (📎, then Location). Or press Skip."),
-        reply_markup=buttons([(t._("Skip"), "ev:n:nopin")], cancel_row(t)),
+        reply_markup=buttons([(t._("Skip"), "ev:n:nopin")], cancel_row(t, "ev:n")),
     )
     return PIN
 
@@ -328,7 +328,7 @@ async def _ask_capacity(update: Update, t: Translator) -> str:
     await reply(
         update,
         t._("How many places are there? Write a number, or press No limit."),
-        reply_markup=buttons([(t._("No limit"), "ev:n:nocap")], cancel_row(t)),
+        reply_markup=buttons([(t._("No limit"), "ev:n:nocap")], cancel_row(t, "ev:n")),
     )
     return CAPACITY
 
@@ -369,7 +369,7 @@ async def _after_capacity(update: Update, context: BotContext, t: Translator, dr
         await reply(
             update,
             t._("Write the agenda, one item per line. Residents can propose more topics."),
-            reply_markup=buttons(cancel_row(t)),
+            reply_markup=buttons(cancel_row(t, "ev:n")),
         )
         return AGENDA
     return await _ask_audience(update, t)
@@ -399,7 +399,7 @@ async def wrote_agenda(
 
 async def _ask_audience(update: Update, t: Translator) -> str:
     rows = [[(t._(s.label), f"ev:n:aud:{s.name}")] for s in audiences.SEGMENTS.values()]
-    await reply(update, t._("Who is invited?"), reply_markup=buttons(*rows, cancel_row(t)))
+    await reply(update, t._("Who is invited?"), reply_markup=buttons(*rows, cancel_row(t, "ev:n")))
     return AUDIENCE
 
 
@@ -419,7 +419,7 @@ async def chose_segment(
         return AUDIENCE
     rows = [[(label, f"ev:n:opt:{segment.name}:{value}")] for value, label in choices]
     await edit(update, t._(segment.label))
-    await reply(update, t._("Choose:"), reply_markup=buttons(*rows, cancel_row(t)))
+    await reply(update, t._("Choose:"), reply_markup=buttons(*rows, cancel_row(t, "ev:n")))
     return OPTION
 
 
@@ -463,7 +463,7 @@ async def _preview(update: Update, context: BotContext, t: Translator, draft: Ev
         rows.append([(t._("✅ Publish and invite ({n})", n=t.number(reach.total)), "ev:n:pub")])
     else:
         lines.append(t._("Nobody in this audience can receive it now."))
-    await reply(update, "\n".join(lines), reply_markup=buttons(*rows, cancel_row(t)))
+    await reply(update, "\n".join(lines), reply_markup=buttons(*rows, cancel_row(t, "ev:n")))
     return PREVIEW
 
 
@@ -473,12 +473,8 @@ async def add_translation(
 ) -> str:
     await answer_query(update)
     catalogs = context.core.catalogs
-    choices = [code for code in catalogs.locales if code != catalogs.default]
-    rows = [
-        [(catalogs.native_name(code), f"ev:n:lang:{code}") for code in choices[i : i + 2]]
-        for i in range(0, len(choices), 2)
-    ]
-    await reply(update, t._("Which language?"), reply_markup=buttons(*rows, cancel_row(t)))
+    rows = language_rows(catalogs, "ev:n:lang")
+    await reply(update, t._("Which language?"), reply_markup=buttons(*rows, cancel_row(t, "ev:n")))
     return LANGUAGE
 
 

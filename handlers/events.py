@@ -30,14 +30,13 @@ from bot.i18n import N_, Translator
 from bot.models import Answer, Resident
 from bot.services import event_notices, event_proposals, event_rsvp, events
 from handlers import event_admin
-from handlers.common import BotContext, buttons, callback_parts, reply, show_menu, who
+from handlers.common import INACTIVE, BotContext, buttons, callback_parts, reply, show_menu, who
 
 TOPIC, CONFIRM = "event_proposal:topic", "event_proposal:confirm"
 END = ConversationHandler.END
 PRIVATE = filters.ChatType.PRIVATE
 TYPED = PRIVATE & filters.TEXT & ~filters.COMMAND
 SHOWN = 5  # upcoming events listed at once
-INACTIVE = N_("This button is no longer active.")
 REFUSALS = {
     event_rsvp.NotInvited: INACTIVE,
     event_rsvp.EventCancelled: N_("This event was cancelled."),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
-from handlers.common import BotContext, reply, show_menu, unknown_command, who
+from handlers.common import INACTIVE, BotContext, reply, show_menu, unknown_command, who
 
 
 async def command(update: Update, context: BotContext) -> None:
@@ -27,7 +27,7 @@ async def old_button(update: Update, context: BotContext) -> None:
     """A button from an old message, or forged callback data: stop the spinner, do nothing."""
     _, t = await who(update, context)
     assert update.callback_query is not None
-    await update.callback_query.answer(t._("This button is no longer active."))
+    await update.callback_query.answer(t._(INACTIVE))
 
 
 async def group(update: Update, context: BotContext) -> None:

@@ -26,24 +26,25 @@ from telegram.ext import (
     filters,
 )
 
-from bot.i18n import N_, Translator
+from bot.i18n import Translator
 from bot.models import Instalment, Resident
 from bot.services import plans
 from bot.services.reminders import HELP
 from handlers.common import (
+    INACTIVE,
     BotContext,
     buttons,
     callback_parts,
     menu_action,
     reply,
     show_menu,
+    wake_sender,
     who,
 )
 
 NOTE = "payments:note"
 END = ConversationHandler.END
 PRIVATE = filters.ChatType.PRIVATE
-STALE = N_("This button is no longer active.")
 MAX_TEXT = 4000  # Telegram takes 4096 characters; a margin for the isolates of RTL text
 
 
@@ -177,11 +178,11 @@ async def _resident(update: Update, context: BotContext) -> tuple[Resident, Tran
     chat = update.effective_chat
     if chat is None or chat.type != "private":  # never any plan data outside a private chat
         code = context.core.catalogs.match(query.from_user.language_code)
-        await query.answer(context.core.catalogs.translator(code)._(STALE))
+        await query.answer(context.core.catalogs.translator(code)._(INACTIVE))
         return None
     resident, t = await who(update, context)
     if not resident.is_linked:
-        await query.answer(t._(STALE))
+        await query.answer(t._(INACTIVE))
         return None
     return resident, t
 
@@ -207,7 +208,7 @@ async def read(update: Update, context: BotContext) -> None:
         None,
     )
     if schedule is None:
-        await query.answer(t._(STALE))
+        await query.answer(t._(INACTIVE))
         return
     await query.answer()
     instalment = next(i for i in schedule.instalments if i.id == instalment_id)
@@ -320,9 +321,7 @@ async def _submit(update: Update, context: BotContext, note: str | None) -> int 
         t,
         t._("Thank you. The office has your request and someone will call you soon."),
     )
-    sender = getattr(context.application, "sender", None)
-    if sender is not None:
-        sender.wake()
+    wake_sender(context)
     return END
 
 

@@ -22,7 +22,16 @@ from bot.i18n import N_, Translator
 from bot.models import PlanStatus, Resident
 from bot.services import plan_import, plans
 from handlers import fallback
-from handlers.common import BotContext, buttons, callback_parts, operators_only, reply, who
+from handlers.common import (
+    INACTIVE,
+    BotContext,
+    answer_query,
+    buttons,
+    callback_parts,
+    operators_only,
+    reply,
+    who,
+)
 from handlers.payments import clip, line
 
 PRIVATE = filters.ChatType.PRIVATE
@@ -36,11 +45,6 @@ PAID_USAGE = N_(
     "Write it like this: /paid TENANT_CODE AMOUNT [DATE], for example /paid A101 150,00 "
     "24/11/2026. Or open the plan with /plans and tap «Record a payment»."
 )
-
-
-async def _answer(update: Update, text: str | None = None) -> None:
-    if update.callback_query is not None:
-        await update.callback_query.answer(text)
 
 
 def _ints(update: Update, count: int) -> list[int] | None:
@@ -135,9 +139,9 @@ async def open_plan(update: Update, context: BotContext, operator: Resident, t: 
     ids = _ints(update, 1)
     found = await plans.schedule(context.core, ids[0]) if ids else None
     if found is None:
-        await _answer(update, t._("This button is no longer active."))
+        await answer_query(update, t._(INACTIVE))
         return
-    await _answer(update)
+    await answer_query(update)
     await _send_plan(update, context, t, found)
 
 
@@ -173,7 +177,7 @@ async def overdue(update: Update, context: BotContext, operator: Resident, t: Tr
 
 @operators_only
 async def export(update: Update, context: BotContext, operator: Resident, t: Translator) -> None:
-    await _answer(update)
+    await answer_query(update)
     rows = await plans.overdue(context.core)
     assert update.effective_chat is not None
     day = plans.today(context.core).isoformat()
@@ -279,16 +283,16 @@ async def confirm(update: Update, context: BotContext, operator: Resident, t: Tr
         plan_id, cents, paid_before = int(parts[2]), int(parts[3]), int(parts[5])
         paid_on = date(int(parts[4][:4]), int(parts[4][4:6]), int(parts[4][6:]))
     except (IndexError, ValueError):
-        await _answer(update, t._("This button is no longer active."))
+        await answer_query(update, t._(INACTIVE))
         return
     try:
         schedule = await plans.record_payment(
             context.core, plan_id, cents, paid_on, operator.id, paid_before
         )
     except (plans.Stale, plans.TooMuch):
-        await _answer(update, t._("This button is no longer active."))
+        await answer_query(update, t._(INACTIVE))
         return
-    await _answer(update)
+    await answer_query(update)
     assert update.callback_query is not None
     await update.callback_query.edit_message_reply_markup(None)
     await reply(
@@ -308,7 +312,7 @@ async def dismiss(update: Update, context: BotContext, operator: Resident, t: Tr
 
 
 async def _dismissed(update: Update, t: Translator) -> None:
-    await _answer(update)
+    await answer_query(update)
     assert update.callback_query is not None
     await update.callback_query.edit_message_reply_markup(None)
     await reply(update, t._("Cancelled. Nothing was recorded."))
@@ -322,9 +326,9 @@ async def pick_amount(
     found = await plans.schedule(context.core, ids[0]) if ids else None
     following = found.next if found else None
     if found is None or following is None or found.plan.status != PlanStatus.ACTIVE:
-        await _answer(update, t._("This button is no longer active."))
+        await answer_query(update, t._(INACTIVE))
         return
-    await _answer(update)
+    await answer_query(update)
     plan_id = found.plan.id
     choices = {following.left_cents, found.left_cents}
     rows = [[(t.money(cents), f"pl:pa:{plan_id}:{cents}")] for cents in sorted(choices)]
@@ -342,9 +346,9 @@ async def pick_amount(
 async def pick_date(update: Update, context: BotContext, operator: Resident, t: Translator) -> None:
     ids = _ints(update, 2)
     if ids is None:
-        await _answer(update, t._("This button is no longer active."))
+        await answer_query(update, t._(INACTIVE))
         return
-    await _answer(update)
+    await answer_query(update)
     on = plans.today(context.core)
     rows = [
         [
@@ -362,9 +366,9 @@ async def picked(update: Update, context: BotContext, operator: Resident, t: Tra
         plan_id, cents = int(parts[2]), int(parts[3])
         paid_on = date(int(parts[4][:4]), int(parts[4][4:6]), int(parts[4][6:]))
     except (IndexError, ValueError):
-        await _answer(update, t._("This button is no longer active."))
+        await answer_query(update, t._(INACTIVE))
         return
-    await _answer(update)
+    await answer_query(update)
     await _preview(update, context, t, None, plan_id, cents, paid_on)
 
 
@@ -436,9 +440,9 @@ async def do_import(update: Update, context: BotContext, operator: Resident, t: 
     ids = _ints(update, 1)
     pending = await plans.take_import(context.core, ids[0], operator.id) if ids else None
     if pending is None:
-        await _answer(update, t._("This button is no longer active."))
+        await answer_query(update, t._(INACTIVE))
         return
-    await _answer(update)
+    await answer_query(update)
     assert update.callback_query is not None
     await update.callback_query.edit_message_reply_markup(None)
     summary = await plan_import.run(context.core, pending[0], pending[1], apply=True)
@@ -466,7 +470,7 @@ async def handled(update: Update, context: BotContext, operator: Resident, t: Tr
     query = update.callback_query
     assert query is not None
     if ids is None:
-        await query.answer(t._("This button is no longer active."))
+        await query.answer(t._(INACTIVE))
         return
     try:
         await plans.mark_handled(context.core, ids[0], operator.id)
@@ -475,7 +479,7 @@ async def handled(update: Update, context: BotContext, operator: Resident, t: Tr
         await query.edit_message_reply_markup(None)
         return
     except plans.Stale:
-        await query.answer(t._("This button is no longer active."))
+        await query.answer(t._(INACTIVE))
         return
     await query.answer()
     text = (query.message.text_html if query.message else "") or ""  # type: ignore[union-attr]

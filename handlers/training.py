@@ -39,13 +39,17 @@ from bot.services import DomainError, training, training_forms
 from bot.services import training_notices as notices
 from bot.services.training_forms import AVAILABILITY, SCHOOLING, WORK
 from handlers.common import (
+    INACTIVE,
     BotContext,
-    answer,
+    answer_query,
     buttons,
     callback_parts,
     menu_action,
+    nav_row,
+    remove_buttons,
     reply,
     show_menu,
+    wake_sender,
     who,
 )
 
@@ -68,10 +72,6 @@ LIST_BUDGET = 3500  # characters of course cards in one message (Telegram takes 
 
 def state(step: str) -> str:
     return f"training:{step}"
-
-
-def nav_row(t: Translator) -> list[tuple[str, str]]:
-    return [(t._("⬅️ Back"), "tr:back"), (t._("❌ Cancel"), "tr:cancel")]
 
 
 # -- the list of courses and the resident's sign-ups ------------------------------------------
@@ -134,7 +134,7 @@ async def command(update: Update, context: BotContext) -> str | int:
 
 
 async def my_sign_ups(update: Update, context: BotContext) -> None:
-    await answer(update)
+    await answer_query(update)
     resident, t = await who(update, context)
     items = await training.mine(context.core, resident.id)
     if not items:
@@ -160,9 +160,9 @@ async def ask_withdraw(update: Update, context: BotContext) -> None:
     try:
         item = await training.own(context.core, resident.id, int(callback_parts(update)[2]))
     except training.NotYours:
-        await answer(update, t._("This button is no longer active."))
+        await answer_query(update, t._(INACTIVE))
         return
-    await answer(update)
+    await answer_query(update)
     await reply(
         update,
         t._(
@@ -184,18 +184,18 @@ async def withdraw(update: Update, context: BotContext) -> None:
     try:
         course = await training.withdraw(context.core, resident.id, int(callback_parts(update)[2]))
     except (training.NotYours, training.NoLongerValid):
-        await answer(update, t._("This button is no longer active."))
+        await answer_query(update, t._(INACTIVE))
         return
-    await answer(update)
-    await _remove_buttons(update)
-    _wake(context)  # the next on the list is offered the place now
+    await answer_query(update)
+    await remove_buttons(update)
+    wake_sender(context)  # the next on the list is offered the place now
     await show_menu(update, t, t._("You have withdrawn from {course}.", course=course.title))
 
 
 async def keep(update: Update, context: BotContext) -> None:
     _, t = await who(update, context)
-    await answer(update)
-    await _remove_buttons(update)
+    await answer_query(update)
+    await remove_buttons(update)
     await show_menu(update, t, t._("All right, nothing has changed."))
 
 
@@ -207,19 +207,19 @@ async def offer_answer(update: Update, context: BotContext) -> None:
     try:
         course = await training.answer_offer(context.core, resident.id, int(enrollment_id), accept)
     except training.NotYours:
-        await answer(update, t._("This button is no longer active."))
+        await answer_query(update, t._(INACTIVE))
         return
     except training.NoLongerValid:
-        await answer(update)
-        await _remove_buttons(update)
+        await answer_query(update)
+        await remove_buttons(update)
         await reply(update, t._("This offer is no longer valid."))
         return
-    await answer(update)
-    await _remove_buttons(update)
+    await answer_query(update)
+    await remove_buttons(update)
     if accept:
         await enrolled(update, context, t, course)
     else:
-        _wake(context)
+        wake_sender(context)
         await show_menu(update, t, t._("All right. The place goes to the next person."))
 
 
@@ -245,7 +245,7 @@ async def enrolled(update: Update, context: BotContext, t: Translator, course: C
 
 async def begin(update: Update, context: BotContext) -> str | int:
     resident, t = await who(update, context)
-    await answer(update)
+    await answer_query(update)
     course_id = int(callback_parts(update)[2])
     try:
         item = await training.check_sign_up(context.core, resident.id, course_id)
@@ -295,11 +295,11 @@ async def ask(update: Update, context: BotContext, t: Translator, draft: Trainin
 async def _ask_name(context: BotContext, t: Translator, draft: TrainingDraft) -> Question:
     name = draft.data.get("name")
     if not name:
-        return t._("Write your name and surname."), buttons(nav_row(t))
+        return t._("Write your name and surname."), buttons(nav_row(t, "tr"))
     text = t._(
         "Is this your full name? <b>{name}</b>\nIf not, write your name and surname.", name=name
     )
-    return text, buttons([(t._("✅ Yes"), "tr:name:ok")], nav_row(t))
+    return text, buttons([(t._("✅ Yes"), "tr:name:ok")], nav_row(t, "tr"))
 
 
 async def _ask_phone(context: BotContext, t: Translator, draft: TrainingDraft) -> Question:
@@ -321,7 +321,7 @@ async def _ask_availability(context: BotContext, t: Translator, draft: TrainingD
 
 def _choices(t: Translator, question: str, prefix: str, choices: dict[str, str]) -> Question:
     rows = [[(t._(label), f"tr:{prefix}:{code}")] for code, label in choices.items()]
-    return t._(question), buttons(*rows, nav_row(t))
+    return t._(question), buttons(*rows, nav_row(t, "tr"))
 
 
 async def _ask_schooling(context: BotContext, t: Translator, draft: TrainingDraft) -> Question:
@@ -334,21 +334,23 @@ async def _ask_work(context: BotContext, t: Translator, draft: TrainingDraft) ->
 
 async def _ask_note(context: BotContext, t: Translator, draft: TrainingDraft) -> Question:
     text = t._("Anything to add about the work you look for? Write it, or tap Skip.")
-    return text, buttons([(t._("Skip"), "tr:skip")], nav_row(t))
+    return text, buttons([(t._("Skip"), "tr:skip")], nav_row(t, "tr"))
 
 
 async def _ask_confirm(context: BotContext, t: Translator, draft: TrainingDraft) -> Question:
     course = (await training.view(context.core, draft.course_id or 0)).course
     title = t._("Please check your sign-up for <b>{course}</b>:", course=course.title)
     text = f"{title}\n\n{notices.form_summary(t, draft.data)}"
-    return text, buttons([(t._("✅ Confirm"), "tr:ok"), (t._("✏️ Edit"), "tr:edit")], nav_row(t))
+    return text, buttons(
+        [(t._("✅ Confirm"), "tr:ok"), (t._("✏️ Edit"), "tr:edit")], nav_row(t, "tr")
+    )
 
 
 async def _ask_edit(context: BotContext, t: Translator, draft: TrainingDraft) -> Question:
     rows = [
         [(f"{icon} {t._(label)}", f"tr:ed:{field}")] for field, (icon, label) in EDITABLE.items()
     ]
-    return t._("What do you want to change?"), buttons(*rows, nav_row(t))
+    return t._("What do you want to change?"), buttons(*rows, nav_row(t, "tr"))
 
 
 QUESTIONS = {
@@ -368,7 +370,7 @@ def availability_buttons(t: Translator, chosen: list[str]) -> InlineKeyboardMark
         [(("☑️ " if code in chosen else "⬜ ") + t._(label), f"tr:av:{code}")]
         for code, label in AVAILABILITY.items()
     ]
-    return buttons(*rows, [(t._("Done"), "tr:av:done")], nav_row(t))
+    return buttons(*rows, [(t._("Done"), "tr:av:done")], nav_row(t, "tr"))
 
 
 async def _live_draft(context: BotContext, resident: Resident) -> TrainingDraft | None:
@@ -384,7 +386,7 @@ async def _draft(
     update: Update, context: BotContext
 ) -> tuple[Resident, Translator, TrainingDraft | None]:
     resident, t = await who(update, context)
-    await answer(update)
+    await answer_query(update)
     return resident, t, await _live_draft(context, resident)
 
 
@@ -465,7 +467,7 @@ async def availability(update: Update, context: BotContext) -> str | int:
         if not chosen:
             await reply(update, t._("Please tap at least one: mornings, afternoons or evenings."))
             return await ask(update, context, t, draft)
-        await _remove_buttons(update)
+        await remove_buttons(update)
         return await _next(update, context, t, resident, draft)
     if code not in AVAILABILITY:
         return state(draft.step)
@@ -487,7 +489,7 @@ async def chose(update: Update, context: BotContext) -> str | int:
     field, choices = ("schooling", SCHOOLING) if kind == "sc" else ("work", WORK)
     if code not in choices or draft.step != field:
         return state(draft.step)  # a stale or forged button: the question stands
-    await _remove_buttons(update)
+    await remove_buttons(update)
     return await _next(update, context, t, resident, draft, **{field: code})
 
 
@@ -512,7 +514,7 @@ async def skip(update: Update, context: BotContext) -> str | int:
     resident, t, draft = await _draft(update, context)
     if draft is None:
         return await _lost(update, t)
-    await _remove_buttons(update)
+    await remove_buttons(update)
     return await _next(update, context, t, resident, draft, work_note="")
 
 
@@ -529,7 +531,7 @@ async def edit(update: Update, context: BotContext) -> str | int:
     resident, t, draft = await _draft(update, context)
     if draft is None:
         return await _lost(update, t)
-    await _remove_buttons(update)
+    await remove_buttons(update)
     draft = await training_forms.save(context.core, resident.id, KIND, "edit")
     return await ask(update, context, t, draft)
 
@@ -541,7 +543,7 @@ async def edit_field(update: Update, context: BotContext) -> str | int:
     field = callback_parts(update)[2]
     if field not in EDITABLE:
         return state(draft.step)
-    await _remove_buttons(update)
+    await remove_buttons(update)
     draft = await training_forms.save(context.core, resident.id, KIND, field, editing=True)
     return await ask(update, context, t, draft)
 
@@ -550,7 +552,7 @@ async def back(update: Update, context: BotContext) -> str | int:
     resident, t, draft = await _draft(update, context)
     if draft is None:
         return await _lost(update, t)
-    await _remove_buttons(update)
+    await remove_buttons(update)
     return await _back(update, context, t, resident, draft)
 
 
@@ -574,7 +576,7 @@ async def confirm(update: Update, context: BotContext) -> str | int:
     resident, t, draft = await _draft(update, context)
     if draft is None or draft.course_id is None or draft.step != "confirm":
         return await _lost(update, t)
-    await _remove_buttons(update)
+    await remove_buttons(update)
     data = draft.data
     form = training.Form(
         name=data["name"],
@@ -609,8 +611,8 @@ async def confirm(update: Update, context: BotContext) -> str | int:
 
 async def cancel(update: Update, context: BotContext) -> int:
     resident, t = await who(update, context)
-    await answer(update)
-    await _remove_buttons(update)
+    await answer_query(update)
+    await remove_buttons(update)
     return await _cancel(update, context, t, resident)
 
 
@@ -618,18 +620,6 @@ async def _cancel(update: Update, context: BotContext, t: Translator, resident: 
     await training_forms.drop(context.core, resident.id, KIND)
     await show_menu(update, t, t._("Cancelled. You are not signed up."))
     return END
-
-
-async def _remove_buttons(update: Update) -> None:
-    query = update.callback_query
-    if query is not None and query.message is not None:
-        await query.edit_message_reply_markup(None)
-
-
-def _wake(context: BotContext) -> None:
-    sender = getattr(context.application, "sender", None)
-    if sender is not None:
-        sender.wake()
 
 
 def handlers() -> list[BaseHandler[Update, BotContext, object]]:

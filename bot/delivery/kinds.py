@@ -26,7 +26,8 @@ Renderer = Callable[
 class Kind:
     name: str
     render: Renderer
-    # Operational messages (to operators, or legally due) ignore quiet hours and opt-out.
+    # Operational messages (to operators, or legally due): the outbox enqueues them as urgent,
+    # so they ignore quiet hours and opt-out.
     always: bool = False
 
 

@@ -33,6 +33,7 @@ from sqlalchemy.types import JSON
 
 from bot.config import Settings
 from bot.core import Core
+from bot.delivery.kinds import KINDS
 from bot.models import Delivery, DeliveryStatus, Resident
 
 BACKOFF_BASE = timedelta(seconds=2)
@@ -55,9 +56,16 @@ def backoff(attempts: int) -> timedelta:
     return min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_MAX)
 
 
-def _insert(session: AsyncSession) -> Any:
+def insert_or_skip(session: AsyncSession, table: Any) -> Any:
+    """The dialect's INSERT, which has ON CONFLICT DO NOTHING on both databases."""
     dialect = session.get_bind().dialect.name
-    return (postgresql if dialect == "postgresql" else sqlite).insert(Delivery)
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+
+
+def _urgent(kind: str, urgent: bool) -> bool:
+    # Kinds registered as always-on (operators' work) ignore quiet hours and opt-out.
+    registered = KINDS.get(kind)
+    return urgent or (registered is not None and registered.always)
 
 
 async def enqueue(
@@ -75,14 +83,14 @@ async def enqueue(
 ) -> bool:
     """Put one message in the outbox; False if the same key was enqueued before."""
     statement = (
-        _insert(session)
+        insert_or_skip(session, Delivery)
         .values(
             resident_id=resident_id,
             dedupe_key=key,
             kind=kind,
             params=params or {},
             broadcast_id=broadcast_id,
-            urgent=urgent,
+            urgent=_urgent(kind, urgent),
             status=DeliveryStatus.PENDING,
             attempts=0,
             next_attempt_at=not_before or now,
@@ -102,29 +110,50 @@ async def enqueue_select(
     kind: str,
     key_prefix: str,
     now: datetime,
-    broadcast_id: int | None = None,
-    urgent: bool = False,
-    expires_at: datetime | None = None,
-    params: dict[str, Any] | None = None,
+    **options: Any,
 ) -> int:
     """One message to each resident id the query selects, in a single statement.
 
     The dedupe key is `key_prefix` + resident id: enqueueing again adds only the missing.
     """
     ids = recipients.subquery()
-    rows = select(
-        ids.c[0],
-        literal(key_prefix) + cast(ids.c[0], String(20)),
-        literal(kind),
-        literal(params or {}, JSON),
-        literal(broadcast_id, Integer),
-        literal(urgent, Boolean),
-        literal(DeliveryStatus.PENDING.value),
-        literal(0),
-        literal(now, Delivery.__table__.c.next_attempt_at.type),
-        literal(expires_at, Delivery.__table__.c.expires_at.type),
-        literal(now, Delivery.__table__.c.created_at.type),
-    ).where(true())  # SQLite needs a WHERE to tell the upsert clause from a join's ON
+    keyed = select(ids.c[0], literal(key_prefix) + cast(ids.c[0], String(20)))
+    return await enqueue_keyed(session, keyed, kind=kind, now=now, **options)
+
+
+async def enqueue_keyed(
+    session: AsyncSession,
+    rows: Select[tuple[int, str]],
+    *,
+    kind: str,
+    now: datetime,
+    broadcast_id: int | None = None,
+    urgent: bool = False,
+    expires_at: datetime | None = None,
+    params: dict[str, Any] | None = None,
+) -> int:
+    """A message to each (resident id, dedupe key) the query selects, in one INSERT ... SELECT;
+    keys enqueued before are skipped. Returns how many rows were added."""
+    source = rows.subquery()
+    stamp = Delivery.__table__.c.created_at.type
+    values = (
+        select(
+            source.c[0],
+            source.c[1],
+            literal(kind),
+            literal(params or {}, JSON),
+            literal(broadcast_id, Integer),
+            literal(_urgent(kind, urgent), Boolean),
+            literal(DeliveryStatus.PENDING.value),
+            literal(0),
+            literal(now, stamp),
+            literal(expires_at, stamp),
+            literal(now, stamp),
+        )
+        .where(true())  # SQLite needs a WHERE to tell the upsert clause from a join's ON
+        # One order for every process: two inserting the same keys wait, never deadlock.
+        .order_by(source.c[1])
+    )
     columns = [
         "resident_id",
         "dedupe_key",
@@ -139,8 +168,8 @@ async def enqueue_select(
         "created_at",
     ]
     statement = (
-        _insert(session)
-        .from_select(columns, rows)
+        insert_or_skip(session, Delivery)
+        .from_select(columns, values)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(Delivery.id)  # rowcount is not reliable here with every driver
     )

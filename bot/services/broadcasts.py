@@ -214,7 +214,6 @@ async def _to_author(session: AsyncSession, broadcast: Broadcast, kind: str, now
             kind=kind,
             key=f"{kind}:{broadcast.id}",
             broadcast_id=broadcast.id,
-            urgent=True,
             now=now,
         )
 

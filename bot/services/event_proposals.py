@@ -68,7 +68,6 @@ async def confirm(core: Core, resident_id: int) -> Proposal:
             kind=PROPOSED,
             key_prefix=f"{PROPOSED}:{proposal.id}:",
             now=now,
-            urgent=True,  # operators' work: not held by quiet hours (kind is always-on too)
             params={"proposal": proposal.id},
         )
         return proposal

@@ -12,13 +12,9 @@ import csv
 import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import (
-    JSON,
-    Boolean,
     ColumnElement,
-    Select,
     String,
     and_,
     cast,
@@ -30,18 +26,17 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot.core import Core
+from bot.delivery import outbox
 from bot.delivery.channel import Outgoing
 from bot.delivery.kinds import register
 from bot.i18n import N_, Translator
 from bot.models import (
     AlertKind,
     Delivery,
-    DeliveryStatus,
     Instalment,
     Payment,
     PendingImport,
@@ -414,52 +409,6 @@ def operators() -> ColumnElement[bool]:
     return and_(Resident.role.in_([Role.OPERATOR, Role.ADMIN]), audiences.has_chat())
 
 
-def insert_or_skip(session: AsyncSession, table: Any) -> Any:
-    """INSERT with ON CONFLICT support, in the session's dialect."""
-    dialect = session.get_bind().dialect.name
-    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
-
-
-async def enqueue_keyed(
-    session: AsyncSession, rows: Select[Any], *, kind: str, now: datetime, urgent: bool = False
-) -> int:
-    """Outbox rows from a query of (resident id, dedupe key), in one INSERT ... SELECT; keys
-    already enqueued are skipped. Like outbox.enqueue_select, with a key per row."""
-    source = rows.subquery()
-    stamp = Delivery.__table__.c.created_at.type
-    values = select(
-        source.c[0],
-        source.c[1],
-        literal(kind),
-        literal({}, JSON),
-        literal(urgent, Boolean),
-        literal(DeliveryStatus.PENDING.value),
-        literal(0),
-        literal(now, stamp),
-        literal(now, stamp),
-    ).where(true())  # SQLite needs a WHERE to tell the upsert clause from a join's ON
-    # One order for every process: two sweeps inserting the same keys wait, never deadlock.
-    values = values.order_by(source.c[1])
-    columns = [
-        "resident_id",
-        "dedupe_key",
-        "kind",
-        "params",
-        "urgent",
-        "status",
-        "attempts",
-        "next_attempt_at",
-        "created_at",
-    ]
-    statement = (
-        insert_or_skip(session, Delivery)
-        .from_select(columns, values)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(Delivery.id)
-    )
-    return len((await session.execute(statement)).all())
-
-
 async def alert_operators(session: AsyncSession, alerts: list[int], now: datetime) -> None:
     """Tell every operator about these alerts, through the outbox, whatever the hour."""
     if not alerts:
@@ -480,7 +429,7 @@ async def alert_operators(session: AsyncSession, alerts: list[int], now: datetim
         .join(Resident, true())
         .where(PlanAlert.id.in_(alerts), Resident.id.in_(staff))
     )
-    await enqueue_keyed(session, pairs, kind=ALERT, now=now, urgent=True)
+    await outbox.enqueue_keyed(session, pairs, kind=ALERT, now=now)
 
 
 async def request_help(core: Core, resident_id: int, note: str | None) -> PlanAlert:

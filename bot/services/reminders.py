@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.core import Core
+from bot.delivery import outbox
 from bot.delivery.channel import Outgoing
 from bot.delivery.kinds import register
 from bot.i18n import N_, Translator
@@ -101,7 +102,7 @@ async def _enqueue(
 ) -> int:
     due = _due(first, last).subquery()
     key = literal(f"{KIND}:") + cast(due.c.id, String(20)) + literal(f":{offset}")
-    return await plans.enqueue_keyed(session, select(due.c.resident_id, key), kind=KIND, now=now)
+    return await outbox.enqueue_keyed(session, select(due.c.resident_id, key), kind=KIND, now=now)
 
 
 async def _escalate(session: AsyncSession, first: date, last: date, now: datetime) -> list[int]:
@@ -119,7 +120,7 @@ async def _escalate(session: AsyncSession, first: date, last: date, now: datetim
         .order_by(due.c.id)
     )
     statement = (
-        plans.insert_or_skip(session, PlanAlert)
+        outbox.insert_or_skip(session, PlanAlert)
         .from_select(["kind", "key", "resident_id", "plan_id", "instalment_id", "created_at"], rows)
         .on_conflict_do_nothing(index_elements=["key"])
         .returning(PlanAlert.id)

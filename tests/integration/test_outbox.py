@@ -98,3 +98,23 @@ async def test_at_night_only_urgent_messages_are_claimed_and_expiry_is_applied(
             )
         )
     assert expired == 1
+
+
+async def test_always_on_kinds_are_enqueued_as_urgent(core: Core, fake: FakeBotAPI):
+    from bot.services import broadcasts, plans
+
+    await linked(core, fake, 1, "it")
+    (resident,) = await resident_ids(core)
+    async with core.db.session.begin() as session:
+        now = core.clock.now()
+        await outbox.enqueue(
+            session, resident_id=resident, kind=broadcasts.REPORT, key="r", now=now
+        )
+        await outbox.enqueue(session, resident_id=resident, kind="broadcast", key="b", now=now)
+        await outbox.enqueue_select(
+            session, select(Resident.id), kind=plans.ALERT, key_prefix="a:", now=now
+        )
+    async with core.db.session() as session:
+        rows = await session.execute(select(Delivery.kind, Delivery.urgent))
+        urgent = {kind: flag for kind, flag in rows}
+    assert urgent == {broadcasts.REPORT: True, "broadcast": False, plans.ALERT: True}

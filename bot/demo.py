@@ -23,7 +23,7 @@ from bot.config import Settings
 from bot.core import Core
 from bot.fakeapi import FakeBotAPI, FakeMessage, FakeUser
 from bot.models import Role
-from bot.services import linking, residents, training
+from bot.services import linking, plan_import, residents, training
 
 BOT_USERNAME = "qmondo_demo_bot"
 RESIDENT_ID, OPERATOR_ID = 5001, 9001
@@ -45,10 +45,11 @@ HELP = """\
 QMondo bot demo: you are a resident chatting with the bot. Type messages or commands
 (/start, /help, /language, /link CODE, /training, /events, /privacy, /delete); type a number
 to press a button.
-  :operator   switch to the operator's chat (try /linkcode B205, /courses, /newevent, /events)
+  :operator   switch to the operator's chat (try /linkcode B205, /courses, /newevent, /events,
+              /plans A101, /overdue)
   :resident   switch back to the resident
   :quit       leave the demo
-A link code for tenant A101 (Amina Haddad): {code}
+A link code for tenant A101 (Amina Haddad, who has a repayment plan): {code}
 """
 
 
@@ -128,7 +129,29 @@ async def seed(core: Core) -> str:
         tzinfo=core.settings.tz,
     )
     await training.create_course(core, {**DEMO_COURSE, "starts_at": first_session})
+    await seed_plan(core)
     return (await linking.issue(core, "A101")).display
+
+
+async def seed_plan(core: Core) -> None:
+    """A101's repayment plan, through the real import: one instalment paid, one partly paid and
+    late, two to come, so "My payments" shows every state."""
+    today = core.clock.now().astimezone(core.settings.tz).date()
+    dues = [today + timedelta(days=days) for days in (-40, -5, 25, 55)]
+    signed = (today - timedelta(days=60)).strftime("%d/%m/%Y")
+    header = "Codice inquilino;Nominativo;Numero piano;Data firma;Importo totale;Rata;Scadenza;"
+    rows = [
+        f"A101;Amina Haddad;PR-DEMO-1;{signed};1.200,00;{n};{due:%d/%m/%Y};300,00"
+        for n, due in enumerate(dues, 1)
+    ]
+    paid = (today - timedelta(days=6)).strftime("%d/%m/%Y")
+    payments = [
+        "Codice inquilino;Numero piano;Data pagamento;Importo pagato;Riferimento pagamento",
+        f"A101;PR-DEMO-1;{paid};420,00;DEMO-1",
+    ]
+    for name, lines in (("plans.csv", [header + "Importo rata", *rows]), ("pay.csv", payments)):
+        summary = await plan_import.run(core, name, "\n".join(lines).encode(), apply=True)
+        assert summary.applied, summary.errors
 
 
 async def main(stdin: TextIO, stdout: TextIO) -> int:

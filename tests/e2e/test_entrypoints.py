@@ -17,9 +17,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot import demo
 from bot.cli import main
 from bot.core import Core
 from bot.fakeapi import FakeBotAPI
+from bot.services import plans
 from tests.support import Harness, eventually, read
 
 ENV_KEEP = ("PATH", "HOME", "LANG", "SYSTEMROOT")
@@ -77,6 +79,17 @@ def test_the_scripted_demo_speaks_arabic(tmp_path: Path, core: Core):
     assert agree in result.stdout
     assert read(ar._("No problem. You can link your record later with /link.")) in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
+
+
+async def test_the_demo_tenant_has_a_plan_in_every_state(core: Core):
+    await demo.seed(core)
+    [schedule] = await plans.search(core, "A101")
+    today = plans.today(core)
+    paid, partly_late, *coming = schedule.instalments
+    assert paid.left_cents == 0 and paid.due_on < today
+    assert 0 < partly_late.paid_cents < partly_late.amount_cents and partly_late.due_on < today
+    assert len(coming) == 2 and all(i.paid_cents == 0 and i.due_on > today for i in coming)
+    assert schedule.next is partly_late and len(schedule.payments) == 1
 
 
 async def test_polling_mode_answers_through_get_updates(harness: Harness, fake: FakeBotAPI):

@@ -461,21 +461,35 @@ async def _import_plans(
             await _update(session, old, plan, now)
 
 
+def _status_after(before: PlanStatus, new: _Plan, paid_cents: int) -> PlanStatus:
+    """The plan's status once imported. Payments recorded here complete an active plan (the
+    municipality's file often lags behind them); a status written in the file is kept
+    otherwise, "completato" too: the municipality closed the plan, so no more reminders. With
+    no status in the file, a completed plan whose schedule grew is active again."""
+    status = new.status or before
+    settled = paid_cents >= sum(amount for _, amount in new.instalments.values())
+    if status == PlanStatus.ACTIVE and settled:
+        return PlanStatus.COMPLETED
+    if status == PlanStatus.COMPLETED and not settled and new.status is None:
+        return PlanStatus.ACTIVE
+    return status
+
+
 def _changed(old: RepaymentPlan, new: _Plan) -> bool:
     schedule = {i.number: (i.due_on, i.amount_cents) for i in old.instalments}
+    paid = sum(i.paid_cents for i in old.instalments)
     return (
         old.signed_on != new.signed_on
         or old.total_cents != new.total
-        or (new.status is not None and old.status != new.status)
+        or _status_after(old.status, new, paid) != old.status
         or (new.notes is not None and old.notes != new.notes)
         or schedule != new.instalments
     )
 
 
 async def _update(session: AsyncSession, old: RepaymentPlan, new: _Plan, now: datetime) -> None:
+    before = old.status
     old.signed_on, old.total_cents, old.updated_at = new.signed_on, new.total, now
-    if new.status is not None:
-        old.status = new.status
     if new.notes is not None:
         old.notes = new.notes
     by_number = {i.number: i for i in old.instalments}
@@ -491,6 +505,7 @@ async def _update(session: AsyncSession, old: RepaymentPlan, new: _Plan, now: da
         old.instalments.remove(gone)
     await session.flush()
     await allocate(session, old)
+    old.status = _status_after(before, new, sum(i.paid_cents for i in old.instalments))
 
 
 # -- payments --------------------------------------------------------------------------------------

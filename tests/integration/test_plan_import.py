@@ -15,7 +15,7 @@ from bot import cli
 from bot.config import Settings
 from bot.core import Core
 from bot.models import Instalment, Payment, PlanStatus, RepaymentPlan, Resident
-from bot.services import plan_import
+from bot.services import plan_import, plans
 from bot.services.plan_import import parse_amount, parse_date
 from tests.conftest import empty_tables
 
@@ -132,6 +132,41 @@ async def test_a_changed_file_updates_the_plan_in_place(core: Core):
     assert plan[4][2] == (3, date(2027, 1, 20), 40000)
     async with core.db.session() as session:
         assert await session.scalar(select(func.count()).select_from(Instalment)) == 6
+
+
+async def statuses(core: Core) -> dict[str, str]:
+    async with core.db.session() as session:
+        rows = await session.execute(select(RepaymentPlan.reference, RepaymentPlan.status))
+        return {reference: status.value for reference, status in rows}
+
+
+async def test_a_status_written_in_the_file_is_kept_and_reimporting_it_changes_nothing(
+    core: Core,
+):
+    closed = (
+        b"Codice inquilino;Nominativo;Numero piano;Data firma;Importo totale;Rata;Scadenza;"
+        b"Importo rata;Stato\n"
+        b"A101;Amina Haddad;PR-2025-003;15/10/2025;1.200,00;1;15/11/2025;600,00;completato\n"
+        b"A101;Amina Haddad;PR-2025-003;15/10/2025;1.200,00;2;15/12/2025;600,00;completato\n"
+        b"B204;Mihai Popescu;PR-2025-009;02/11/2025;100,00;1;30/11/2025;100,00;decaduto\n"
+    )
+    await plan_import.run(core, "piani.csv", closed, apply=True)
+    # closed by the municipality: no payments here, yet neither active nor late
+    assert await statuses(core) == {"PR-2025-003": "completed", "PR-2025-009": "defaulted"}
+    assert await plans.overdue(core) == []
+    again = await plan_import.run(core, "piani.csv", closed, apply=True)
+    assert (again.updated_plans, again.unchanged_plans) == (0, 2)
+    assert await statuses(core) == {"PR-2025-003": "completed", "PR-2025-009": "defaulted"}
+
+
+async def test_a_plan_paid_off_stays_completed_when_the_file_still_says_active(core: Core):
+    await plan_import.run(core, "piani.csv", SAMPLE, apply=True)
+    schedule = (await plans.search(core, "A101"))[0]
+    await plans.record_payment(core, schedule.plan.id, 120000, date(2026, 11, 20), None, 0)
+    assert (await statuses(core))["PR-2026-014"] == "completed"
+    again = await plan_import.run(core, "piani.csv", SAMPLE, apply=True)  # "attivo" in the file
+    assert (again.updated_plans, again.unchanged_plans) == (0, 2)
+    assert (await statuses(core))["PR-2026-014"] == "completed"
 
 
 def xlsx(rows: list[list[object]]) -> bytes:

@@ -142,7 +142,10 @@ def describe(summary: Summary) -> str:
 
 def parse_amount(value: Any) -> int:
     """Euro cents from "1.234,56", "1234,5", "€ 150", "150.50" or a spreadsheet number."""
-    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+    if isinstance(value, float) and abs(value - round(value, 2)) < 1e-9 * max(1.0, abs(value)):
+        # A spreadsheet's binary fraction: a SUM shows 300,30 but holds 300.29999999999995.
+        amount = Decimal(str(round(value, 2)))
+    elif isinstance(value, int | float | Decimal) and not isinstance(value, bool):
         amount = Decimal(str(value))
     else:
         text = re.sub(r"[\s€\u00a0]|EUR", "", str(value or ""), flags=re.IGNORECASE)
@@ -166,12 +169,13 @@ def parse_amount(value: Any) -> int:
 
 
 def parse_date(value: Any) -> date:
-    """A date from dd/mm/yyyy (also with - or .), yyyy-mm-dd, or a spreadsheet date."""
+    """A date from dd/mm/yyyy (also with - or .), yyyy-mm-dd, or a spreadsheet date; a time
+    after it (a date-time column exported as text, "15/11/2026 00:00:00") is ignored."""
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
-    text = str(value or "").strip()
+    text = re.sub(r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$", "", str(value or "").strip())
     match = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text)
     try:
         if match:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import zipfile
 from datetime import date, datetime
 from pathlib import Path
 
@@ -35,13 +36,16 @@ PAYMENTS = (ROOT / "docs" / "sample-payments.csv").read_bytes()
         ("1,234.56", 123456),
         (782.22, 78222),
         (400, 40000),
+        (100.1 + 200.2, 30030),  # a spreadsheet SUM: 300.29999999999995
+        (0.1 * 3, 30),
+        ("150,00 €", 15000),
     ],
 )
 def test_amounts_are_read_the_italian_way(text, cents):
     assert parse_amount(text) == cents
 
 
-@pytest.mark.parametrize("text", ["", "abc", "-5", "0", "1,234,56", "12,345"])
+@pytest.mark.parametrize("text", ["", "abc", "-5", "0", "1,234,56", "12,345", 1000 / 3])
 def test_bad_amounts_are_refused(text):
     with pytest.raises(ValueError):
         parse_amount(text)
@@ -54,6 +58,9 @@ def test_bad_amounts_are_refused(text):
         ("1-2-2027", date(2027, 2, 1)),
         ("2027-02-01", date(2027, 2, 1)),
         (datetime(2027, 2, 1, 0, 0), date(2027, 2, 1)),
+        ("01/02/2027 00:00:00", date(2027, 2, 1)),  # a date-time column saved as text
+        ("1/2/2027 0:00", date(2027, 2, 1)),
+        ("2027-02-01 00:00:00", date(2027, 2, 1)),
     ],
 )
 def test_dates(text, day):
@@ -199,6 +206,45 @@ async def test_an_xlsx_file_with_real_dates_and_numbers(core: Core):
             30050,
             "active",
             [(1, date(2026, 12, 1), 15025), (2, date(2027, 1, 1), 15025)],
+        )
+    ]
+
+
+def as_excel_writes_it(content: bytes, shown: str, stored: str) -> bytes:
+    """Excel saves a cell's double with 17 digits (openpyxl writes the shortest form)."""
+    source, target = zipfile.ZipFile(io.BytesIO(content)), io.BytesIO()
+    with zipfile.ZipFile(target, "w") as out:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename.startswith("xl/worksheets/"):
+                data = data.replace(f"<v>{shown}</v>".encode(), f"<v>{stored}</v>".encode())
+            out.writestr(item, data)
+    return target.getvalue()
+
+
+async def test_an_xlsx_total_computed_by_a_formula_is_read_to_the_cent(core: Core):
+    total = 100.1 + 200.2  # what a SUM cell holds: 300.29999999999995
+    header = ["Codice inquilino", "Nominativo", "Numero piano", "Data firma", "Importo totale",
+              "Rata", "Scadenza", "Importo rata"]
+    content = xlsx(
+        [
+            header,
+            ["C305", "Li Wei", "PR-2026-031", datetime(2026, 11, 3), total, 1.0,
+             datetime(2026, 12, 1), 100.1],
+            ["C305", "Li Wei", "PR-2026-031", datetime(2026, 11, 3), total, 2.0,
+             datetime(2027, 1, 1), 200.2],
+        ]
+    )  # fmt: skip
+    content = as_excel_writes_it(content, "300.3", repr(total))
+    summary = await plan_import.run(core, "piani.xlsx", content, apply=True)
+    assert [e.english() for e in summary.errors] == [] and summary.applied
+    assert await plans_in_db(core) == [
+        (
+            "PR-2026-031",
+            "C305",
+            30030,
+            "active",
+            [(1, date(2026, 12, 1), 10010), (2, date(2027, 1, 1), 20020)],
         )
     ]
 

@@ -99,6 +99,39 @@ async def test_paid_records_a_partial_payment_once_after_confirmation(
     assert op.last.text == seen(it, "There is no tenant record with code {code}.", code="T9999")
 
 
+async def test_paid_takes_an_amount_written_with_a_euro_sign_or_spaces(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    op, it = await setup(core, fake)
+    question = (
+        "Record a payment of <b>{amount}</b> on {date} for {name} ({tenant}), plan {reference}?"
+    )
+    for typed, cents, day in [
+        ("/paid T5001 € 150,00", 15000, date(2026, 11, 25)),
+        ("/paid T5001 150,00 € 24/11/2026", 15000, date(2026, 11, 24)),
+        ("/paid T5001 1 234,56", None, None),  # read, then refused: more than is left
+        ("/paid T5001 EUR 20 24.11.2026", 2000, date(2026, 11, 24)),
+    ]:
+        await op.send(typed)
+        text = (op.last.text or "").split("\n")[0]
+        if cents is None:
+            assert op.last.text == seen(
+                it,
+                "That is more than what is left to pay on the plan ({left}). Please check the "
+                "amount.",
+                left=it.money(80000),
+            ), typed
+            continue
+        assert text == seen(
+            it, question, amount=it.money(cents), date=it.date(day, "medium"),
+            name="Amina Haddad", tenant="T5001", reference="PR-1",
+        ), typed  # fmt: skip
+    await op.send("/paid T5001 150 31/02/2026")
+    wrong = seen(it, "I could not read the date {value}.", value="31/02/2026")
+    assert op.messages[-2].text == wrong
+    assert await payments(core) == 0
+
+
 PAID_USAGE = (
     "Write it like this: /paid TENANT_CODE AMOUNT [DATE], for example /paid A101 150,00 "
     "24/11/2026. Or open the plan with /plans and tap «Record a payment»."

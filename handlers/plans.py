@@ -132,7 +132,7 @@ async def find(update: Update, context: BotContext, operator: Resident, t: Trans
             ]
             for s in found
         ]
-        await reply(update, t._("Which plan?"), reply_markup=buttons(*rows))
+        await reply(update, t._("Which plan?"), reply_markup=buttons(*rows), protect_content=True)
 
 
 @operators_only
@@ -262,6 +262,7 @@ async def _preview(
                 "amount.",
                 left=t.money(error.left_cents),
             ),
+            protect_content=True,
         )
         return
     lines = [
@@ -321,6 +322,7 @@ async def confirm(update: Update, context: BotContext, operator: Resident, t: Tr
             paid=t.money(schedule.paid_cents),
             left=t.money(schedule.left_cents),
         ),
+        protect_content=True,
     )
 
 
@@ -357,6 +359,7 @@ async def pick_amount(
             tenant=found.plan.resident.tenant_code or "",
         ),
         reply_markup=buttons(*rows, [(t._("❌ Cancel"), "pl:no")]),
+        protect_content=True,
     )
 
 
@@ -465,7 +468,9 @@ async def do_import(update: Update, context: BotContext, operator: Resident, t: 
     await update.callback_query.edit_message_reply_markup(None)
     summary = await plan_import.run(context.core, pending[0], pending[1], apply=True)
     done = t._("Imported.") if summary.applied else ""
-    await reply(update, "\n\n".join(filter(None, [done, summary_text(t, summary)])))
+    await reply(
+        update, "\n\n".join(filter(None, [done, summary_text(t, summary)])), protect_content=True
+    )
 
 
 @operators_only

@@ -49,6 +49,9 @@ async def test_plans_search_shows_the_schedule_and_overdue_lists_the_latest_firs
     assert op.last.protect_content and op.last.buttons == [it._("💶 Record a payment")]
     await op.send("/plans zzz")
     assert op.last.text == seen(it, "No plan found for «{query}».", query="zzz")
+    await op.send("/plans a")  # both names: a choice of names, codes and plans
+    assert op.last.text == seen(it, "Which plan?") and op.last.protect_content
+    assert op.last.buttons == ["Marco Rossi · T5002 · PR-2", "Amina Haddad · T5001 · PR-1"]
 
     await op.send("/overdue")
     lines = (op.last.text or "").split("\n")
@@ -87,6 +90,7 @@ async def test_paid_records_a_partial_payment_once_after_confirmation(
         paid=it.money(45000),
         left=it.money(35000),
     )
+    assert op.last.protect_content  # every message with plan data
     await op.press_data(confirm, preview.message_id)
     assert await payments(core) == 1  # a second tap on the same preview records nothing
     await op.send("/paid T5001 5000")
@@ -95,6 +99,7 @@ async def test_paid_records_a_partial_payment_once_after_confirmation(
         "That is more than what is left to pay on the plan ({left}). Please check the amount.",
         left=it.money(35000),
     )
+    assert op.last.protect_content
     await op.send("/paid T9999 10")
     assert op.last.text == seen(it, "There is no tenant record with code {code}.", code="T9999")
 
@@ -142,6 +147,7 @@ async def test_a_payment_with_buttons_only(harness: Harness, core: Core, fake: F
     op, it = await setup(core, fake)
     await op.send("/plans T5002")
     await op.press(it._("💶 Record a payment"))
+    assert op.last.buttons == [it.money(10050), it._("❌ Cancel")] and op.last.protect_content
     await op.press(it.money(10050))
     await op.press(it._("Yesterday"))
     assert it.date(date(2026, 11, 24), "medium") in (op.last.text or "")
@@ -193,6 +199,7 @@ async def test_an_operator_imports_a_file_in_chat_after_a_preview(
         assert await session.scalar(select(func.count()).select_from(RepaymentPlan)) == 2
     await op.press(it._("✅ Import"))
     assert op.last.text == seen(it, "Imported.") + "\n\n" + summary
+    assert op.last.protect_content
     async with core.db.session() as session:
         assert await session.scalar(select(func.count()).select_from(RepaymentPlan)) == 4
 

@@ -16,7 +16,7 @@ from bot.fakeapi import FakeBotAPI
 from bot.models import Delivery, PlanAlert
 from bot.services import plans, reminders
 from tests.conftest import ROME
-from tests.support import linked, plan
+from tests.support import linked, plan, tenant
 
 DUE = date(2026, 12, 10)
 UTC = ZoneInfo("UTC")
@@ -134,6 +134,25 @@ async def test_escalation_opens_one_alert_for_every_operator(core: Core, clock: 
     ]
     assert sorted(k for k in await keys(core) if k.startswith("plan_alert")) == [
         f"plan_alert:{alerts[0].id}:{rid}" for rid in sorted(await operator_ids(core))
+    ]
+
+
+async def test_escalation_reaches_operators_for_a_tenant_who_does_not_use_the_bot(
+    core: Core, clock: FixedClock, fake
+):
+    await linked(core, fake, 9001, "it", "Giulia Operatrice", role="operator")
+    await tenant(core, "A101", "Amina Haddad")  # a tenant record from the municipality, no chat
+    await plan(core, "A101", [(DUE, 40000)])
+    clock.set(at(DUE + timedelta(days=3), 9, 30))
+    assert await reminders.sweep(core) == 0  # no chat: no reminders
+    clock.set(at(DUE + timedelta(days=10), 9, 30))
+    await reminders.sweep(core)
+    async with core.db.session() as session:
+        alerts = list(await session.scalars(select(PlanAlert)))
+    assert [a.kind.value for a in alerts] == ["escalation"]
+    assert [k for k in await keys(core) if not k.startswith("plan_alert")] == []
+    assert [k.rsplit(":", 1)[1] for k in await keys(core)] == [
+        str(i) for i in await operator_ids(core)
     ]
 
 

@@ -214,3 +214,32 @@ def test_reminder_settings_come_from_the_environment():
     assert settings.reminder_offsets == (-7, 0, 3)
     assert (settings.reminder_time.hour, settings.reminder_time.minute) == (10, 15)
     assert settings.escalation_days == 14
+
+
+async def test_the_plan_audiences_of_broadcasts(core: Core, fake):
+    """"Residents with an active plan" and "with a late instalment" (by the database's date)."""
+    await linked(core, fake, 5001, "it", "Late One")
+    await plan(core, "T5001", [(date(2020, 1, 10), 100), (date(2099, 1, 10), 100)])
+    await linked(core, fake, 5002, "it", "On Time")
+    await plan(core, "T5002", [(date(2099, 1, 10), 100)])
+    await linked(core, fake, 5003, "it", "Paid Off")
+    paid = await plan(core, "T5003", [(date(2020, 1, 10), 100)])
+    await plans.record_payment(core, paid.id, 100, date(2020, 1, 9), None, 0)
+    await linked(core, fake, 5004, "it", "No Plan")
+    await tenant(core, "A101", "No Chat")  # late, but the bot cannot reach them
+    await plan(core, "A101", [(date(2020, 1, 10), 100)])
+
+    async def names(audience: str) -> list[str]:
+        from bot.models import Resident
+        from bot.services import audiences
+
+        async with core.db.session() as session:
+            rows = await session.scalars(
+                select(Resident.full_name)
+                .where(Resident.id.in_(audiences.members(audience)))
+                .order_by(Resident.full_name)
+            )
+            return list(rows)
+
+    assert await names("plan_active") == ["Late One", "On Time"]
+    assert await names("plan_late") == ["Late One"]

@@ -257,7 +257,12 @@ def _table(rows: list[list[Any]], columns: dict[str, tuple[str, ...]], required:
             if alias in header and header.index(alias) not in positions.values():
                 positions[name] = header.index(alias)
                 break
-    errors = [RowError(1, name, MISSING_COLUMN) for name in required if name not in positions]
+    # A missing column is named as README documents it ("Data firma"), not by our field name.
+    errors = [
+        RowError(1, columns[name][0].capitalize(), MISSING_COLUMN)
+        for name in required
+        if name not in positions
+    ]
     headers = {name: str(rows[0][i]).strip() for name, i in positions.items()}
     body = []
     for line, row in enumerate(rows[1:], start=2):

@@ -281,9 +281,12 @@ async def test_totals_that_do_not_add_up_and_missing_columns_are_reported(core: 
     ]
     missing = b"Codice inquilino;Scadenza\nA101;15/11/2026\n"
     errors = (await plan_import.run(core, "piani.csv", missing)).errors
-    assert [e.english() for e in errors][:2] == [
-        "line 1, column 'reference': The column is missing.",
-        "line 1, column 'signed_on': The column is missing.",
+    assert [e.english() for e in errors] == [
+        "line 1, column 'Numero piano': The column is missing.",
+        "line 1, column 'Data firma': The column is missing.",
+        "line 1, column 'Importo totale': The column is missing.",
+        "line 1, column 'Rata': The column is missing.",
+        "line 1, column 'Importo rata': The column is missing.",
     ]
     assert (await plan_import.run(core, "x.csv", b"\x00\xff\xfe garbage")).errors
 

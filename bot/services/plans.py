@@ -376,12 +376,18 @@ async def record_payment(
 IMPORT_TTL = timedelta(days=1)
 
 
-async def keep_import(core: Core, operator_id: int, filename: str, content: bytes) -> int:
-    now = core.clock.now()
+async def purge_imports(core: Core) -> None:
+    """Files never confirmed nor cancelled hold every tenant's debt: gone after a day."""
     async with core.db.session.begin() as session:
         await session.execute(
-            delete(PendingImport).where(PendingImport.created_at < now - IMPORT_TTL)
+            delete(PendingImport).where(PendingImport.created_at < core.clock.now() - IMPORT_TTL)
         )
+
+
+async def keep_import(core: Core, operator_id: int, filename: str, content: bytes) -> int:
+    now = core.clock.now()
+    await purge_imports(core)
+    async with core.db.session.begin() as session:
         pending = PendingImport(
             operator_id=operator_id, filename=filename[:200], content=content, created_at=now
         )

@@ -234,3 +234,26 @@ async def test_long_lists_stay_within_one_telegram_message(
     )
     await op.send_document("pagamenti.csv", bad.encode(), "text/csv")
     assert len(op.last.raw_text or "") <= 4096 and "…" in (op.last.text or "")
+
+
+async def test_a_file_never_confirmed_is_deleted_after_a_day(
+    harness: Harness, core: Core, fake: FakeBotAPI, clock
+):
+    from types import SimpleNamespace
+
+    from bot.app import housekeeping
+    from bot.models import PendingImport
+
+    op, it = await setup(core, fake)
+    await op.send_document("piani.csv", (ROOT / "docs" / "sample-plans.csv").read_bytes())
+    assert op.last.buttons == [it._("✅ Import"), it._("❌ Cancel")]  # and never tapped
+
+    async def kept() -> int:
+        async with core.db.session() as session:
+            return await session.scalar(select(func.count()).select_from(PendingImport)) or 0
+
+    await housekeeping(SimpleNamespace(core=core))  # type: ignore[arg-type]
+    assert await kept() == 1
+    clock.set(clock.now() + timedelta(days=1, minutes=1))
+    await housekeeping(SimpleNamespace(core=core))  # type: ignore[arg-type]
+    assert await kept() == 0  # every tenant's debt, held no longer than needed

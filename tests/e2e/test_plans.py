@@ -257,3 +257,40 @@ async def test_a_file_never_confirmed_is_deleted_after_a_day(
     clock.set(clock.now() + timedelta(days=1, minutes=1))
     await housekeeping(SimpleNamespace(core=core))  # type: ignore[arg-type]
     assert await kept() == 0  # every tenant's debt, held no longer than needed
+
+
+async def test_a_payments_spreadsheet_sent_in_chat_is_previewed_then_imported_once(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    from datetime import datetime
+
+    from tests.integration.test_plan_import import xlsx
+
+    op, it = await setup(core, fake)
+    content = xlsx(
+        [
+            ["Codice inquilino", "Numero piano", "Data pagamento", "Importo pagato", "Ricevuta"],
+            ["T5001", "PR-1", datetime(2026, 11, 4), 400.0, "MAV-1"],
+            ["T5002", None, datetime(2026, 11, 20), 50.25, "MAV-2"],  # partial, the active plan
+        ]
+    )
+    await op.send_document("pagamenti.xlsx", content)
+    summary = seen(
+        it,
+        "Payments file, {rows} rows: {new} new payments, {known} already recorded.",
+        rows=2, new=2, known=0,
+    )  # fmt: skip
+    assert op.last.text == summary + "\n\n" + seen(it, "Import it?")
+    assert op.last.protect_content and await payments(core) == 0
+    await op.press(it._("✅ Import"))
+    assert op.last.text == seen(it, "Imported.") + "\n\n" + summary
+    await op.send_document("pagamenti.xlsx", content)  # the same file again
+    assert op.last.text == seen(
+        it,
+        "Payments file, {rows} rows: {new} new payments, {known} already recorded.",
+        rows=2, new=0, known=2,
+    ) + "\n\n" + seen(it, "Import it?")  # fmt: skip
+    await op.press(it._("✅ Import"))
+    assert await payments(core) == 2
+    await op.send("/plans T5002")
+    assert seen(it, "paid so far: {paid}", paid=it.money(5025)) in (op.last.text or "")

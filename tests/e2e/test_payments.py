@@ -313,3 +313,14 @@ async def test_a_menu_button_during_the_help_request_is_not_taken_as_a_note(
     assert user.last.text == read(help_text(it, ""))
     async with core.db.session() as session:
         assert list(await session.scalars(select(PlanAlert))) == []
+
+
+async def test_help_tells_of_payments_in_every_language(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    line = "/payments – your repayment plan: instalments, what is paid, what is left"
+    for number, t in enumerate(core.catalogs.all()):
+        user = await linked(core, fake, 5200 + number, t.locale)
+        await user.send("/help")
+        assert seen(t, line) in (user.last.text or ""), t.locale
+        assert "/payments" in t._(line)

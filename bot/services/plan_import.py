@@ -231,12 +231,13 @@ def _xlsx(content: bytes) -> list[list[Any]]:
 
 
 def detect(rows: list[list[Any]]) -> str | None:
-    """Plans or payments, from the header."""
+    """Plans or payments, from the header. A payment date first: a payments export may also
+    carry the due date of the instalment paid, a plans file never has a payment date."""
     keys = {_key(cell) for cell in rows[0]} if rows else set()
-    if keys & {"scadenza", "data scadenza"}:
-        return PLANS
     if keys & set(PAYMENT_COLUMNS["paid_on"]):
         return PAYMENTS
+    if keys & set(PLAN_COLUMNS["due_on"]):
+        return PLANS
     return None
 
 

@@ -319,6 +319,16 @@ async def test_payments_settle_the_oldest_instalment_first_and_keep_partial_ones
         assert plan is not None and plan.status == PlanStatus.ACTIVE
 
 
+async def test_a_payments_file_that_also_shows_the_due_date_is_a_payments_file(core: Core):
+    await plan_import.run(core, "piani.csv", SAMPLE, apply=True)
+    content = (
+        b"Codice inquilino;Numero piano;Rata;Scadenza;Data pagamento;Importo pagato;Riferimento\n"
+        b"A101;PR-2026-014;1;15/11/2026;14/11/2026;400,00;MAV-2026-88120\n"
+    )
+    summary = await plan_import.run(core, "pagamenti.csv", content, apply=True)
+    assert (summary.kind, summary.errors, summary.new_payments) == ("payments", [], 1)
+
+
 def test_the_command_line_import_with_dry_run(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ):

@@ -130,6 +130,27 @@ async def test_a_semicolon_csv_with_italian_decimals_imports_and_reimports_witho
         assert await session.scalar(select(func.count()).select_from(Resident)) == 2
 
 
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-8-sig"])
+async def test_excel_csv_in_windows_1252_or_with_a_bom_euro_signs_and_blank_lines(
+    core: Core, encoding: str
+):
+    content = (
+        "Codice inquilino;Nominativo;Numero piano;Data firma;Importo totale;Rata;Scadenza;"
+        "Importo rata\r\n"
+        "A102;Niccolò Società;PR-9;15/10/2026;€ 1.200,00;1;15/11/2026;€ 600,00\r\n"
+        "A102;Niccolò Società;PR-9;15/10/2026;€ 1.200,00;2;15/12/2026; 600,00 € \r\n"
+        "\r\n;;;;;;;\r\n\r\n"
+    ).encode(encoding)
+    summary = await plan_import.run(core, "piani.csv", content, apply=True)
+    assert [e.english() for e in summary.errors] == [] and summary.rows == 2
+    assert await plans_in_db(core) == [
+        ("PR-9", "A102", 120000, "active",
+         [(1, date(2026, 11, 15), 60000), (2, date(2026, 12, 15), 60000)]),
+    ]  # fmt: skip
+    async with core.db.session() as session:
+        assert await session.scalar(select(Resident.full_name)) == "Niccolò Società"
+
+
 async def test_a_changed_file_updates_the_plan_in_place(core: Core):
     await plan_import.run(core, "piani.csv", SAMPLE, apply=True)
     changed = SAMPLE.decode().replace("15/01/2027;400,00", "20/01/2027;400,00").encode()

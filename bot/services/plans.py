@@ -243,8 +243,9 @@ def overdue_csv(rows: list[Overdue]) -> bytes:
 async def allocate(session: AsyncSession, plan: RepaymentPlan) -> None:
     """Spread the plan's payments over its instalments, oldest due date first.
 
-    A partial payment stays on the instalment as a partial amount. The plan is completed when
-    nothing is left, and active again if a correction reopens it.
+    A partial payment stays on the instalment as a partial amount. An active plan is completed
+    when nothing is left. A completed plan with something left was closed by the municipality
+    and stays so (a plans file that grows the schedule reopens it: plan_import._status_after).
     """
     payments = await session.execute(
         select(Payment.amount_cents, Payment.paid_on)
@@ -262,11 +263,8 @@ async def allocate(session: AsyncSession, plan: RepaymentPlan) -> None:
                 instalment.paid_on = pool[0][1]
             if pool[0][0] == 0:
                 pool.pop(0)
-    settled = all(i.left_cents == 0 for i in plan.instalments)
-    if settled and plan.status == PlanStatus.ACTIVE:
+    if plan.status == PlanStatus.ACTIVE and all(i.left_cents == 0 for i in plan.instalments):
         plan.status = PlanStatus.COMPLETED
-    elif not settled and plan.status == PlanStatus.COMPLETED:
-        plan.status = PlanStatus.ACTIVE
 
 
 @dataclass(frozen=True)

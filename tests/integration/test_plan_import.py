@@ -185,6 +185,19 @@ async def test_a_status_written_in_the_file_is_kept_and_reimporting_it_changes_n
     again = await plan_import.run(core, "piani.csv", closed, apply=True)
     assert (again.updated_plans, again.unchanged_plans) == (0, 2)
     assert await statuses(core) == {"PR-2025-003": "completed", "PR-2025-009": "defaulted"}
+    # its payments, imported later, do not reopen it
+    paid = b"Codice inquilino;Numero piano;Data pagamento;Importo;Riferimento\n" + (
+        b"A101;PR-2025-003;14/11/2025;600,00;MAV-1\n"
+    )
+    assert (await plan_import.run(core, "pagamenti.csv", paid, apply=True)).applied
+    assert await statuses(core) == {"PR-2025-003": "completed", "PR-2025-009": "defaulted"}
+    # a file without the status that adds an instalment does
+    grown = b"\n".join(
+        line.rsplit(b";", 1)[0].replace(b"1.200,00", b"1.500,00")
+        for line in closed.splitlines()[:3]
+    ) + b"\nA101;Amina Haddad;PR-2025-003;15/10/2025;1.500,00;3;15/01/2026;300,00\n"
+    assert (await plan_import.run(core, "piani.csv", grown, apply=True)).updated_plans == 1
+    assert (await statuses(core))["PR-2025-003"] == "active"
 
 
 async def test_a_plan_paid_off_stays_completed_when_the_file_still_says_active(core: Core):

@@ -16,7 +16,7 @@ from bot.core import Core
 from bot.delivery.sender import Sender
 from bot.models import Role
 from bot.persistence import ConversationPersistence
-from bot.services import linking, residents
+from bot.services import linking, plans, residents
 from bot.telegram_channel import TelegramChannel
 from handlers import commands
 from handlers.common import BotContext, core_of, reply, who
@@ -120,6 +120,7 @@ async def sweep(context: BotContext) -> None:
 
 async def housekeeping(context: BotContext) -> None:
     await linking.purge(context.core)
+    await plans.purge_imports(context.core)
 
 
 async def on_error(update: object, context: BotContext) -> None:

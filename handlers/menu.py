@@ -43,6 +43,7 @@ def help_text(t: Translator, contact: str) -> str:
     )
     text += "\n" + t._("/stop – no more notices (/start turns them back on)")
     text += "\n" + t._("/training – job-training courses: sign up, see your place")
+    text += "\n" + t._("/payments – your repayment plan: instalments, what is paid, what is left")
     text += "\n" + t._("/events – events and tenant assemblies you are invited to")
     if contact:
         text += "\n\n" + t._("QMondo office: {contact}", contact=contact)

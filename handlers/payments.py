@@ -27,7 +27,7 @@ from telegram.ext import (
 )
 
 from bot.i18n import Translator
-from bot.models import Instalment, Resident
+from bot.models import Instalment, PlanStatus, Resident
 from bot.services import plans
 from bot.services.reminders import HELP
 from handlers.common import (
@@ -112,6 +112,11 @@ def contact_line(t: Translator, contact: str) -> str:
 def view(t: Translator, schedule: plans.Schedule, on: date, contact: str) -> str:
     lines = [t._("<b>Your repayment plan {reference}</b>", reference=schedule.plan.reference)]
     following = schedule.next
+    if schedule.plan.status == PlanStatus.COMPLETED and following is not None:
+        # Closed by the municipality without every payment here: nothing is due or late.
+        lines.append(t._("The office has closed this plan: there is nothing more to pay."))
+        tail = ["", t._("Paid so far: {amount}", amount=t.money(schedule.paid_cents))]
+        return clip(t, lines, [*tail, "", contact_line(t, contact)])
     if following is not None:
         lines.append(
             t._(

@@ -12,6 +12,7 @@ amount or date: /paid TENANT_CODE AMOUNT [DATE].
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 from telegram import Update
@@ -131,7 +132,7 @@ async def find(update: Update, context: BotContext, operator: Resident, t: Trans
             ]
             for s in found
         ]
-        await reply(update, t._("Which plan?"), reply_markup=buttons(*rows))
+        await reply(update, t._("Which plan?"), reply_markup=buttons(*rows), protect_content=True)
 
 
 @operators_only
@@ -189,27 +190,44 @@ async def export(update: Update, context: BotContext, operator: Resident, t: Tra
 # -- payments ------------------------------------------------------------------------------------
 
 
+# The last word of /paid is a date if it looks like one: 24/11/2026, 24-11, 24.11.2026, ISO.
+DATE_LIKE = re.compile(
+    r"\d{1,2}[/-]\d{1,2}([/-]\d{2,4})?|\d{1,2}\.\d{1,2}\.\d{2,4}|\d{4}-\d{2}-\d{2}"
+)
+
+
+def paid_args(args: list[str]) -> tuple[str, str, str | None] | None:
+    """Tenant code, amount and date as typed: the amount may hold spaces or a € sign
+    ("€ 150,00", "1 234,56", "150,00 €"), so it is every word between the code and the date."""
+    if len(args) < 2:
+        return None
+    words = args[1:]
+    day = words.pop() if len(words) > 1 and DATE_LIKE.fullmatch(words[-1]) else None
+    return args[0], " ".join(words), day
+
+
 @operators_only
 async def paid(update: Update, context: BotContext, operator: Resident, t: Translator) -> None:
     """/paid TENANT_CODE AMOUNT [DATE]: a preview to confirm."""
-    args = context.args or []
-    if len(args) not in (2, 3):
+    found = paid_args(context.args or [])
+    if found is None:
         await reply(update, t._(PAID_USAGE))
         return
+    tenant_code, amount, day = found
     try:
-        cents = plan_import.parse_amount(args[1])
+        cents = plan_import.parse_amount(amount)
     except ValueError:
-        await reply(update, t._("I could not read the amount {value}.", value=args[1]))
+        await reply(update, t._("I could not read the amount {value}.", value=amount))
         await reply(update, t._(PAID_USAGE))
         return
     on = plans.today(context.core)
     try:
-        paid_on = plan_import.parse_date(args[2]) if len(args) == 3 else on
+        paid_on = plan_import.parse_date(day) if day is not None else on
     except ValueError:
-        await reply(update, t._("I could not read the date {value}.", value=args[2]))
+        await reply(update, t._("I could not read the date {value}.", value=day))
         await reply(update, t._(PAID_USAGE))
         return
-    await _preview(update, context, t, args[0], None, cents, paid_on)
+    await _preview(update, context, t, tenant_code, None, cents, paid_on)
 
 
 async def _preview(
@@ -244,6 +262,7 @@ async def _preview(
                 "amount.",
                 left=t.money(error.left_cents),
             ),
+            protect_content=True,
         )
         return
     lines = [
@@ -303,6 +322,7 @@ async def confirm(update: Update, context: BotContext, operator: Resident, t: Tr
             paid=t.money(schedule.paid_cents),
             left=t.money(schedule.left_cents),
         ),
+        protect_content=True,
     )
 
 
@@ -339,6 +359,7 @@ async def pick_amount(
             tenant=found.plan.resident.tenant_code or "",
         ),
         reply_markup=buttons(*rows, [(t._("❌ Cancel"), "pl:no")]),
+        protect_content=True,
     )
 
 
@@ -447,7 +468,9 @@ async def do_import(update: Update, context: BotContext, operator: Resident, t: 
     await update.callback_query.edit_message_reply_markup(None)
     summary = await plan_import.run(context.core, pending[0], pending[1], apply=True)
     done = t._("Imported.") if summary.applied else ""
-    await reply(update, "\n\n".join(filter(None, [done, summary_text(t, summary)])))
+    await reply(
+        update, "\n\n".join(filter(None, [done, summary_text(t, summary)])), protect_content=True
+    )
 
 
 @operators_only

@@ -142,7 +142,10 @@ def describe(summary: Summary) -> str:
 
 def parse_amount(value: Any) -> int:
     """Euro cents from "1.234,56", "1234,5", "€ 150", "150.50" or a spreadsheet number."""
-    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+    if isinstance(value, float) and abs(value - round(value, 2)) < 1e-9 * max(1.0, abs(value)):
+        # A spreadsheet's binary fraction: a SUM shows 300,30 but holds 300.29999999999995.
+        amount = Decimal(str(round(value, 2)))
+    elif isinstance(value, int | float | Decimal) and not isinstance(value, bool):
         amount = Decimal(str(value))
     else:
         text = re.sub(r"[\s€\u00a0]|EUR", "", str(value or ""), flags=re.IGNORECASE)
@@ -166,12 +169,13 @@ def parse_amount(value: Any) -> int:
 
 
 def parse_date(value: Any) -> date:
-    """A date from dd/mm/yyyy (also with - or .), yyyy-mm-dd, or a spreadsheet date."""
+    """A date from dd/mm/yyyy (also with - or .), yyyy-mm-dd, or a spreadsheet date; a time
+    after it (a date-time column exported as text, "15/11/2026 00:00:00") is ignored."""
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
-    text = str(value or "").strip()
+    text = re.sub(r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$", "", str(value or "").strip())
     match = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text)
     try:
         if match:
@@ -227,12 +231,13 @@ def _xlsx(content: bytes) -> list[list[Any]]:
 
 
 def detect(rows: list[list[Any]]) -> str | None:
-    """Plans or payments, from the header."""
+    """Plans or payments, from the header. A payment date first: a payments export may also
+    carry the due date of the instalment paid, a plans file never has a payment date."""
     keys = {_key(cell) for cell in rows[0]} if rows else set()
-    if keys & {"scadenza", "data scadenza"}:
-        return PLANS
     if keys & set(PAYMENT_COLUMNS["paid_on"]):
         return PAYMENTS
+    if keys & set(PLAN_COLUMNS["due_on"]):
+        return PLANS
     return None
 
 
@@ -253,7 +258,12 @@ def _table(rows: list[list[Any]], columns: dict[str, tuple[str, ...]], required:
             if alias in header and header.index(alias) not in positions.values():
                 positions[name] = header.index(alias)
                 break
-    errors = [RowError(1, name, MISSING_COLUMN) for name in required if name not in positions]
+    # A missing column is named as README documents it ("Data firma"), not by our field name.
+    errors = [
+        RowError(1, columns[name][0].capitalize(), MISSING_COLUMN)
+        for name in required
+        if name not in positions
+    ]
     headers = {name: str(rows[0][i]).strip() for name, i in positions.items()}
     body = []
     for line, row in enumerate(rows[1:], start=2):
@@ -461,21 +471,35 @@ async def _import_plans(
             await _update(session, old, plan, now)
 
 
+def _status_after(before: PlanStatus, new: _Plan, paid_cents: int) -> PlanStatus:
+    """The plan's status once imported. Payments recorded here complete an active plan (the
+    municipality's file often lags behind them); a status written in the file is kept
+    otherwise, "completato" too: the municipality closed the plan, so no more reminders. With
+    no status in the file, a completed plan whose schedule grew is active again."""
+    status = new.status or before
+    settled = paid_cents >= sum(amount for _, amount in new.instalments.values())
+    if status == PlanStatus.ACTIVE and settled:
+        return PlanStatus.COMPLETED
+    if status == PlanStatus.COMPLETED and not settled and new.status is None:
+        return PlanStatus.ACTIVE
+    return status
+
+
 def _changed(old: RepaymentPlan, new: _Plan) -> bool:
     schedule = {i.number: (i.due_on, i.amount_cents) for i in old.instalments}
+    paid = sum(i.paid_cents for i in old.instalments)
     return (
         old.signed_on != new.signed_on
         or old.total_cents != new.total
-        or (new.status is not None and old.status != new.status)
+        or _status_after(old.status, new, paid) != old.status
         or (new.notes is not None and old.notes != new.notes)
         or schedule != new.instalments
     )
 
 
 async def _update(session: AsyncSession, old: RepaymentPlan, new: _Plan, now: datetime) -> None:
+    before = old.status
     old.signed_on, old.total_cents, old.updated_at = new.signed_on, new.total, now
-    if new.status is not None:
-        old.status = new.status
     if new.notes is not None:
         old.notes = new.notes
     by_number = {i.number: i for i in old.instalments}
@@ -491,6 +515,7 @@ async def _update(session: AsyncSession, old: RepaymentPlan, new: _Plan, now: da
         old.instalments.remove(gone)
     await session.flush()
     await allocate(session, old)
+    old.status = _status_after(before, new, sum(i.paid_cents for i in old.instalments))
 
 
 # -- payments --------------------------------------------------------------------------------------

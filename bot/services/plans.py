@@ -243,8 +243,9 @@ def overdue_csv(rows: list[Overdue]) -> bytes:
 async def allocate(session: AsyncSession, plan: RepaymentPlan) -> None:
     """Spread the plan's payments over its instalments, oldest due date first.
 
-    A partial payment stays on the instalment as a partial amount. The plan is completed when
-    nothing is left, and active again if a correction reopens it.
+    A partial payment stays on the instalment as a partial amount. An active plan is completed
+    when nothing is left. A completed plan with something left was closed by the municipality
+    and stays so (a plans file that grows the schedule reopens it: plan_import._status_after).
     """
     payments = await session.execute(
         select(Payment.amount_cents, Payment.paid_on)
@@ -262,11 +263,8 @@ async def allocate(session: AsyncSession, plan: RepaymentPlan) -> None:
                 instalment.paid_on = pool[0][1]
             if pool[0][0] == 0:
                 pool.pop(0)
-    settled = all(i.left_cents == 0 for i in plan.instalments)
-    if settled and plan.status == PlanStatus.ACTIVE:
+    if plan.status == PlanStatus.ACTIVE and all(i.left_cents == 0 for i in plan.instalments):
         plan.status = PlanStatus.COMPLETED
-    elif not settled and plan.status == PlanStatus.COMPLETED:
-        plan.status = PlanStatus.ACTIVE
 
 
 @dataclass(frozen=True)
@@ -376,12 +374,18 @@ async def record_payment(
 IMPORT_TTL = timedelta(days=1)
 
 
-async def keep_import(core: Core, operator_id: int, filename: str, content: bytes) -> int:
-    now = core.clock.now()
+async def purge_imports(core: Core) -> None:
+    """Files never confirmed nor cancelled hold every tenant's debt: gone after a day."""
     async with core.db.session.begin() as session:
         await session.execute(
-            delete(PendingImport).where(PendingImport.created_at < now - IMPORT_TTL)
+            delete(PendingImport).where(PendingImport.created_at < core.clock.now() - IMPORT_TTL)
         )
+
+
+async def keep_import(core: Core, operator_id: int, filename: str, content: bytes) -> int:
+    now = core.clock.now()
+    await purge_imports(core)
+    async with core.db.session.begin() as session:
         pending = PendingImport(
             operator_id=operator_id, filename=filename[:200], content=content, created_at=now
         )

@@ -19,7 +19,8 @@ once. The renderer checks the window and the payment again at send time: a remin
 quiet hours past its window, or paid meanwhile, is skipped, not sent.
 
 The escalation point (`Settings.escalation_days` late, same window rule) opens one alert per
-instalment for the operators (bot/services/plans.py), so a person calls.
+instalment for the operators (bot/services/plans.py), so a person calls: also for tenants who
+do not use the bot, who get no reminders.
 """
 
 from __future__ import annotations
@@ -81,8 +82,9 @@ def meaningful(settings: Settings, offset: int, due_on: date, now: datetime) -> 
     return found is not None and found[0] <= due_on <= found[1]
 
 
-def _due(first: date, last: date) -> Any:
-    """Unpaid instalments of active plans with a due date in the window, for a linked chat."""
+def _due(first: date, last: date, reachable: bool = True) -> Any:
+    """Unpaid instalments of active plans with a due date in the window (with `reachable`,
+    only for a linked chat: operators call tenants who do not use the bot as well)."""
     return (
         select(Instalment.id, RepaymentPlan.id.label("plan_id"), RepaymentPlan.resident_id)
         .join(RepaymentPlan, RepaymentPlan.id == Instalment.plan_id)
@@ -92,7 +94,7 @@ def _due(first: date, last: date) -> Any:
             Instalment.due_on <= last,
             Instalment.paid_cents < Instalment.amount_cents,
             RepaymentPlan.status == PlanStatus.ACTIVE,
-            audiences.has_chat(),
+            audiences.has_chat() if reachable else true(),
         )
     )
 
@@ -106,7 +108,7 @@ async def _enqueue(
 
 
 async def _escalate(session: AsyncSession, first: date, last: date, now: datetime) -> list[int]:
-    due = _due(first, last).subquery()
+    due = _due(first, last, reachable=False).subquery()
     rows = (
         select(
             literal(AlertKind.ESCALATION.value),

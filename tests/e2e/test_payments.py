@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from bot.clock import FixedClock
 from bot.core import Core
 from bot.fakeapi import FakeBotAPI, FakeUser
-from bot.models import Delivery, PlanAlert, Resident, Role
+from bot.models import Delivery, PlanAlert, PlanStatus, RepaymentPlan, Resident, Role
 from bot.services import plans, residents
 from handlers.menu import help_text
 from tests.conftest import ROME
@@ -284,6 +284,23 @@ async def test_a_plan_paid_in_full_says_so(harness: Harness, core: Core, fake: F
     assert seen(it, "Still to pay: {amount}", amount=it.money(0)) in (user.last.text or "")
 
 
+async def test_a_plan_the_office_closed_shows_nothing_due_or_late(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    user = await amina(core, fake)
+    async with core.db.session.begin() as session:
+        await session.execute(
+            update(RepaymentPlan).values(status=PlanStatus.COMPLETED)
+        )  # "completato" in the municipality's file, no payments recorded here
+    it = core.catalogs.translator("it")
+    await user.send("/payments")
+    text = user.last.text or ""
+    assert seen(it, "The office has closed this plan: there is nothing more to pay.") in text
+    assert "⚠️" not in text and it.money(40000) not in text
+    assert seen(it, "Paid so far: {amount}", amount=it.money(0)) in text
+    assert user.last.protect_content
+
+
 async def test_a_menu_button_during_the_help_request_is_not_taken_as_a_note(
     harness: Harness, core: Core, fake: FakeBotAPI
 ):
@@ -296,3 +313,14 @@ async def test_a_menu_button_during_the_help_request_is_not_taken_as_a_note(
     assert user.last.text == read(help_text(it, ""))
     async with core.db.session() as session:
         assert list(await session.scalars(select(PlanAlert))) == []
+
+
+async def test_help_tells_of_payments_in_every_language(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    line = "/payments – your repayment plan: instalments, what is paid, what is left"
+    for number, t in enumerate(core.catalogs.all()):
+        user = await linked(core, fake, 5200 + number, t.locale)
+        await user.send("/help")
+        assert seen(t, line) in (user.last.text or ""), t.locale
+        assert "/payments" in t._(line)

@@ -49,6 +49,9 @@ async def test_plans_search_shows_the_schedule_and_overdue_lists_the_latest_firs
     assert op.last.protect_content and op.last.buttons == [it._("💶 Record a payment")]
     await op.send("/plans zzz")
     assert op.last.text == seen(it, "No plan found for «{query}».", query="zzz")
+    await op.send("/plans a")  # both names: a choice of names, codes and plans
+    assert op.last.text == seen(it, "Which plan?") and op.last.protect_content
+    assert op.last.buttons == ["Marco Rossi · T5002 · PR-2", "Amina Haddad · T5001 · PR-1"]
 
     await op.send("/overdue")
     lines = (op.last.text or "").split("\n")
@@ -87,6 +90,7 @@ async def test_paid_records_a_partial_payment_once_after_confirmation(
         paid=it.money(45000),
         left=it.money(35000),
     )
+    assert op.last.protect_content  # every message with plan data
     await op.press_data(confirm, preview.message_id)
     assert await payments(core) == 1  # a second tap on the same preview records nothing
     await op.send("/paid T5001 5000")
@@ -95,8 +99,42 @@ async def test_paid_records_a_partial_payment_once_after_confirmation(
         "That is more than what is left to pay on the plan ({left}). Please check the amount.",
         left=it.money(35000),
     )
+    assert op.last.protect_content
     await op.send("/paid T9999 10")
     assert op.last.text == seen(it, "There is no tenant record with code {code}.", code="T9999")
+
+
+async def test_paid_takes_an_amount_written_with_a_euro_sign_or_spaces(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    op, it = await setup(core, fake)
+    question = (
+        "Record a payment of <b>{amount}</b> on {date} for {name} ({tenant}), plan {reference}?"
+    )
+    for typed, cents, day in [
+        ("/paid T5001 € 150,00", 15000, date(2026, 11, 25)),
+        ("/paid T5001 150,00 € 24/11/2026", 15000, date(2026, 11, 24)),
+        ("/paid T5001 1 234,56", None, None),  # read, then refused: more than is left
+        ("/paid T5001 EUR 20 24.11.2026", 2000, date(2026, 11, 24)),
+    ]:
+        await op.send(typed)
+        text = (op.last.text or "").split("\n")[0]
+        if cents is None:
+            assert op.last.text == seen(
+                it,
+                "That is more than what is left to pay on the plan ({left}). Please check the "
+                "amount.",
+                left=it.money(80000),
+            ), typed
+            continue
+        assert text == seen(
+            it, question, amount=it.money(cents), date=it.date(day, "medium"),
+            name="Amina Haddad", tenant="T5001", reference="PR-1",
+        ), typed  # fmt: skip
+    await op.send("/paid T5001 150 31/02/2026")
+    wrong = seen(it, "I could not read the date {value}.", value="31/02/2026")
+    assert op.messages[-2].text == wrong
+    assert await payments(core) == 0
 
 
 PAID_USAGE = (
@@ -109,6 +147,7 @@ async def test_a_payment_with_buttons_only(harness: Harness, core: Core, fake: F
     op, it = await setup(core, fake)
     await op.send("/plans T5002")
     await op.press(it._("💶 Record a payment"))
+    assert op.last.buttons == [it.money(10050), it._("❌ Cancel")] and op.last.protect_content
     await op.press(it.money(10050))
     await op.press(it._("Yesterday"))
     assert it.date(date(2026, 11, 24), "medium") in (op.last.text or "")
@@ -160,6 +199,7 @@ async def test_an_operator_imports_a_file_in_chat_after_a_preview(
         assert await session.scalar(select(func.count()).select_from(RepaymentPlan)) == 2
     await op.press(it._("✅ Import"))
     assert op.last.text == seen(it, "Imported.") + "\n\n" + summary
+    assert op.last.protect_content
     async with core.db.session() as session:
         assert await session.scalar(select(func.count()).select_from(RepaymentPlan)) == 4
 
@@ -194,3 +234,63 @@ async def test_long_lists_stay_within_one_telegram_message(
     )
     await op.send_document("pagamenti.csv", bad.encode(), "text/csv")
     assert len(op.last.raw_text or "") <= 4096 and "…" in (op.last.text or "")
+
+
+async def test_a_file_never_confirmed_is_deleted_after_a_day(
+    harness: Harness, core: Core, fake: FakeBotAPI, clock
+):
+    from types import SimpleNamespace
+
+    from bot.app import housekeeping
+    from bot.models import PendingImport
+
+    op, it = await setup(core, fake)
+    await op.send_document("piani.csv", (ROOT / "docs" / "sample-plans.csv").read_bytes())
+    assert op.last.buttons == [it._("✅ Import"), it._("❌ Cancel")]  # and never tapped
+
+    async def kept() -> int:
+        async with core.db.session() as session:
+            return await session.scalar(select(func.count()).select_from(PendingImport)) or 0
+
+    await housekeeping(SimpleNamespace(core=core))  # type: ignore[arg-type]
+    assert await kept() == 1
+    clock.set(clock.now() + timedelta(days=1, minutes=1))
+    await housekeeping(SimpleNamespace(core=core))  # type: ignore[arg-type]
+    assert await kept() == 0  # every tenant's debt, held no longer than needed
+
+
+async def test_a_payments_spreadsheet_sent_in_chat_is_previewed_then_imported_once(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    from datetime import datetime
+
+    from tests.integration.test_plan_import import xlsx
+
+    op, it = await setup(core, fake)
+    content = xlsx(
+        [
+            ["Codice inquilino", "Numero piano", "Data pagamento", "Importo pagato", "Ricevuta"],
+            ["T5001", "PR-1", datetime(2026, 11, 4), 400.0, "MAV-1"],
+            ["T5002", None, datetime(2026, 11, 20), 50.25, "MAV-2"],  # partial, the active plan
+        ]
+    )
+    await op.send_document("pagamenti.xlsx", content)
+    summary = seen(
+        it,
+        "Payments file, {rows} rows: {new} new payments, {known} already recorded.",
+        rows=2, new=2, known=0,
+    )  # fmt: skip
+    assert op.last.text == summary + "\n\n" + seen(it, "Import it?")
+    assert op.last.protect_content and await payments(core) == 0
+    await op.press(it._("✅ Import"))
+    assert op.last.text == seen(it, "Imported.") + "\n\n" + summary
+    await op.send_document("pagamenti.xlsx", content)  # the same file again
+    assert op.last.text == seen(
+        it,
+        "Payments file, {rows} rows: {new} new payments, {known} already recorded.",
+        rows=2, new=0, known=2,
+    ) + "\n\n" + seen(it, "Import it?")  # fmt: skip
+    await op.press(it._("✅ Import"))
+    assert await payments(core) == 2
+    await op.send("/plans T5002")
+    assert seen(it, "paid so far: {paid}", paid=it.money(5025)) in (op.last.text or "")

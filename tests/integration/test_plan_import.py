@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import zipfile
 from datetime import date, datetime
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from bot import cli
 from bot.config import Settings
 from bot.core import Core
 from bot.models import Instalment, Payment, PlanStatus, RepaymentPlan, Resident
-from bot.services import plan_import
+from bot.services import plan_import, plans
 from bot.services.plan_import import parse_amount, parse_date
 from tests.conftest import empty_tables
 
@@ -35,13 +36,16 @@ PAYMENTS = (ROOT / "docs" / "sample-payments.csv").read_bytes()
         ("1,234.56", 123456),
         (782.22, 78222),
         (400, 40000),
+        (100.1 + 200.2, 30030),  # a spreadsheet SUM: 300.29999999999995
+        (0.1 * 3, 30),
+        ("150,00 €", 15000),
     ],
 )
 def test_amounts_are_read_the_italian_way(text, cents):
     assert parse_amount(text) == cents
 
 
-@pytest.mark.parametrize("text", ["", "abc", "-5", "0", "1,234,56", "12,345"])
+@pytest.mark.parametrize("text", ["", "abc", "-5", "0", "1,234,56", "12,345", 1000 / 3])
 def test_bad_amounts_are_refused(text):
     with pytest.raises(ValueError):
         parse_amount(text)
@@ -54,6 +58,9 @@ def test_bad_amounts_are_refused(text):
         ("1-2-2027", date(2027, 2, 1)),
         ("2027-02-01", date(2027, 2, 1)),
         (datetime(2027, 2, 1, 0, 0), date(2027, 2, 1)),
+        ("01/02/2027 00:00:00", date(2027, 2, 1)),  # a date-time column saved as text
+        ("1/2/2027 0:00", date(2027, 2, 1)),
+        ("2027-02-01 00:00:00", date(2027, 2, 1)),
     ],
 )
 def test_dates(text, day):
@@ -123,6 +130,27 @@ async def test_a_semicolon_csv_with_italian_decimals_imports_and_reimports_witho
         assert await session.scalar(select(func.count()).select_from(Resident)) == 2
 
 
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-8-sig"])
+async def test_excel_csv_in_windows_1252_or_with_a_bom_euro_signs_and_blank_lines(
+    core: Core, encoding: str
+):
+    content = (
+        "Codice inquilino;Nominativo;Numero piano;Data firma;Importo totale;Rata;Scadenza;"
+        "Importo rata\r\n"
+        "A102;Niccolò Società;PR-9;15/10/2026;€ 1.200,00;1;15/11/2026;€ 600,00\r\n"
+        "A102;Niccolò Società;PR-9;15/10/2026;€ 1.200,00;2;15/12/2026; 600,00 € \r\n"
+        "\r\n;;;;;;;\r\n\r\n"
+    ).encode(encoding)
+    summary = await plan_import.run(core, "piani.csv", content, apply=True)
+    assert [e.english() for e in summary.errors] == [] and summary.rows == 2
+    assert await plans_in_db(core) == [
+        ("PR-9", "A102", 120000, "active",
+         [(1, date(2026, 11, 15), 60000), (2, date(2026, 12, 15), 60000)]),
+    ]  # fmt: skip
+    async with core.db.session() as session:
+        assert await session.scalar(select(Resident.full_name)) == "Niccolò Società"
+
+
 async def test_a_changed_file_updates_the_plan_in_place(core: Core):
     await plan_import.run(core, "piani.csv", SAMPLE, apply=True)
     changed = SAMPLE.decode().replace("15/01/2027;400,00", "20/01/2027;400,00").encode()
@@ -132,6 +160,54 @@ async def test_a_changed_file_updates_the_plan_in_place(core: Core):
     assert plan[4][2] == (3, date(2027, 1, 20), 40000)
     async with core.db.session() as session:
         assert await session.scalar(select(func.count()).select_from(Instalment)) == 6
+
+
+async def statuses(core: Core) -> dict[str, str]:
+    async with core.db.session() as session:
+        rows = await session.execute(select(RepaymentPlan.reference, RepaymentPlan.status))
+        return {reference: status.value for reference, status in rows}
+
+
+async def test_a_status_written_in_the_file_is_kept_and_reimporting_it_changes_nothing(
+    core: Core,
+):
+    closed = (
+        b"Codice inquilino;Nominativo;Numero piano;Data firma;Importo totale;Rata;Scadenza;"
+        b"Importo rata;Stato\n"
+        b"A101;Amina Haddad;PR-2025-003;15/10/2025;1.200,00;1;15/11/2025;600,00;completato\n"
+        b"A101;Amina Haddad;PR-2025-003;15/10/2025;1.200,00;2;15/12/2025;600,00;completato\n"
+        b"B204;Mihai Popescu;PR-2025-009;02/11/2025;100,00;1;30/11/2025;100,00;decaduto\n"
+    )
+    await plan_import.run(core, "piani.csv", closed, apply=True)
+    # closed by the municipality: no payments here, yet neither active nor late
+    assert await statuses(core) == {"PR-2025-003": "completed", "PR-2025-009": "defaulted"}
+    assert await plans.overdue(core) == []
+    again = await plan_import.run(core, "piani.csv", closed, apply=True)
+    assert (again.updated_plans, again.unchanged_plans) == (0, 2)
+    assert await statuses(core) == {"PR-2025-003": "completed", "PR-2025-009": "defaulted"}
+    # its payments, imported later, do not reopen it
+    paid = b"Codice inquilino;Numero piano;Data pagamento;Importo;Riferimento\n" + (
+        b"A101;PR-2025-003;14/11/2025;600,00;MAV-1\n"
+    )
+    assert (await plan_import.run(core, "pagamenti.csv", paid, apply=True)).applied
+    assert await statuses(core) == {"PR-2025-003": "completed", "PR-2025-009": "defaulted"}
+    # a file without the status that adds an instalment does
+    grown = b"\n".join(
+        line.rsplit(b";", 1)[0].replace(b"1.200,00", b"1.500,00")
+        for line in closed.splitlines()[:3]
+    ) + b"\nA101;Amina Haddad;PR-2025-003;15/10/2025;1.500,00;3;15/01/2026;300,00\n"
+    assert (await plan_import.run(core, "piani.csv", grown, apply=True)).updated_plans == 1
+    assert (await statuses(core))["PR-2025-003"] == "active"
+
+
+async def test_a_plan_paid_off_stays_completed_when_the_file_still_says_active(core: Core):
+    await plan_import.run(core, "piani.csv", SAMPLE, apply=True)
+    schedule = (await plans.search(core, "A101"))[0]
+    await plans.record_payment(core, schedule.plan.id, 120000, date(2026, 11, 20), None, 0)
+    assert (await statuses(core))["PR-2026-014"] == "completed"
+    again = await plan_import.run(core, "piani.csv", SAMPLE, apply=True)  # "attivo" in the file
+    assert (again.updated_plans, again.unchanged_plans) == (0, 2)
+    assert (await statuses(core))["PR-2026-014"] == "completed"
 
 
 def xlsx(rows: list[list[object]]) -> bytes:
@@ -168,6 +244,45 @@ async def test_an_xlsx_file_with_real_dates_and_numbers(core: Core):
     ]
 
 
+def as_excel_writes_it(content: bytes, shown: str, stored: str) -> bytes:
+    """Excel saves a cell's double with 17 digits (openpyxl writes the shortest form)."""
+    source, target = zipfile.ZipFile(io.BytesIO(content)), io.BytesIO()
+    with zipfile.ZipFile(target, "w") as out:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename.startswith("xl/worksheets/"):
+                data = data.replace(f"<v>{shown}</v>".encode(), f"<v>{stored}</v>".encode())
+            out.writestr(item, data)
+    return target.getvalue()
+
+
+async def test_an_xlsx_total_computed_by_a_formula_is_read_to_the_cent(core: Core):
+    total = 100.1 + 200.2  # what a SUM cell holds: 300.29999999999995
+    header = ["Codice inquilino", "Nominativo", "Numero piano", "Data firma", "Importo totale",
+              "Rata", "Scadenza", "Importo rata"]
+    content = xlsx(
+        [
+            header,
+            ["C305", "Li Wei", "PR-2026-031", datetime(2026, 11, 3), total, 1.0,
+             datetime(2026, 12, 1), 100.1],
+            ["C305", "Li Wei", "PR-2026-031", datetime(2026, 11, 3), total, 2.0,
+             datetime(2027, 1, 1), 200.2],
+        ]
+    )  # fmt: skip
+    content = as_excel_writes_it(content, "300.3", repr(total))
+    summary = await plan_import.run(core, "piani.xlsx", content, apply=True)
+    assert [e.english() for e in summary.errors] == [] and summary.applied
+    assert await plans_in_db(core) == [
+        (
+            "PR-2026-031",
+            "C305",
+            30030,
+            "active",
+            [(1, date(2026, 12, 1), 10010), (2, date(2027, 1, 1), 20020)],
+        )
+    ]
+
+
 async def test_a_file_with_bad_rows_is_rejected_whole_with_every_error_by_line_and_column(
     core: Core,
 ):
@@ -200,9 +315,12 @@ async def test_totals_that_do_not_add_up_and_missing_columns_are_reported(core: 
     ]
     missing = b"Codice inquilino;Scadenza\nA101;15/11/2026\n"
     errors = (await plan_import.run(core, "piani.csv", missing)).errors
-    assert [e.english() for e in errors][:2] == [
-        "line 1, column 'reference': The column is missing.",
-        "line 1, column 'signed_on': The column is missing.",
+    assert [e.english() for e in errors] == [
+        "line 1, column 'Numero piano': The column is missing.",
+        "line 1, column 'Data firma': The column is missing.",
+        "line 1, column 'Importo totale': The column is missing.",
+        "line 1, column 'Rata': The column is missing.",
+        "line 1, column 'Importo rata': The column is missing.",
     ]
     assert (await plan_import.run(core, "x.csv", b"\x00\xff\xfe garbage")).errors
 
@@ -233,6 +351,16 @@ async def test_payments_settle_the_oldest_instalment_first_and_keep_partial_ones
             select(RepaymentPlan).where(RepaymentPlan.reference == "PR-2026-014")
         )
         assert plan is not None and plan.status == PlanStatus.ACTIVE
+
+
+async def test_a_payments_file_that_also_shows_the_due_date_is_a_payments_file(core: Core):
+    await plan_import.run(core, "piani.csv", SAMPLE, apply=True)
+    content = (
+        b"Codice inquilino;Numero piano;Rata;Scadenza;Data pagamento;Importo pagato;Riferimento\n"
+        b"A101;PR-2026-014;1;15/11/2026;14/11/2026;400,00;MAV-2026-88120\n"
+    )
+    summary = await plan_import.run(core, "pagamenti.csv", content, apply=True)
+    assert (summary.kind, summary.errors, summary.new_payments) == ("payments", [], 1)
 
 
 def test_the_command_line_import_with_dry_run(

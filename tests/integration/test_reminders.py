@@ -16,7 +16,7 @@ from bot.fakeapi import FakeBotAPI
 from bot.models import Delivery, PlanAlert
 from bot.services import plans, reminders
 from tests.conftest import ROME
-from tests.support import linked, plan
+from tests.support import linked, plan, tenant
 
 DUE = date(2026, 12, 10)
 UTC = ZoneInfo("UTC")
@@ -137,6 +137,25 @@ async def test_escalation_opens_one_alert_for_every_operator(core: Core, clock: 
     ]
 
 
+async def test_escalation_reaches_operators_for_a_tenant_who_does_not_use_the_bot(
+    core: Core, clock: FixedClock, fake
+):
+    await linked(core, fake, 9001, "it", "Giulia Operatrice", role="operator")
+    await tenant(core, "A101", "Amina Haddad")  # a tenant record from the municipality, no chat
+    await plan(core, "A101", [(DUE, 40000)])
+    clock.set(at(DUE + timedelta(days=3), 9, 30))
+    assert await reminders.sweep(core) == 0  # no chat: no reminders
+    clock.set(at(DUE + timedelta(days=10), 9, 30))
+    await reminders.sweep(core)
+    async with core.db.session() as session:
+        alerts = list(await session.scalars(select(PlanAlert)))
+    assert [a.kind.value for a in alerts] == ["escalation"]
+    assert [k for k in await keys(core) if not k.startswith("plan_alert")] == []
+    assert [k.rsplit(":", 1)[1] for k in await keys(core)] == [
+        str(i) for i in await operator_ids(core)
+    ]
+
+
 async def operator_ids(core: Core) -> list[int]:
     from bot.models import Resident, Role
 
@@ -195,3 +214,32 @@ def test_reminder_settings_come_from_the_environment():
     assert settings.reminder_offsets == (-7, 0, 3)
     assert (settings.reminder_time.hour, settings.reminder_time.minute) == (10, 15)
     assert settings.escalation_days == 14
+
+
+async def test_the_plan_audiences_of_broadcasts(core: Core, fake):
+    """"Residents with an active plan" and "with a late instalment" (by the database's date)."""
+    await linked(core, fake, 5001, "it", "Late One")
+    await plan(core, "T5001", [(date(2020, 1, 10), 100), (date(2099, 1, 10), 100)])
+    await linked(core, fake, 5002, "it", "On Time")
+    await plan(core, "T5002", [(date(2099, 1, 10), 100)])
+    await linked(core, fake, 5003, "it", "Paid Off")
+    paid = await plan(core, "T5003", [(date(2020, 1, 10), 100)])
+    await plans.record_payment(core, paid.id, 100, date(2020, 1, 9), None, 0)
+    await linked(core, fake, 5004, "it", "No Plan")
+    await tenant(core, "A101", "No Chat")  # late, but the bot cannot reach them
+    await plan(core, "A101", [(date(2020, 1, 10), 100)])
+
+    async def names(audience: str) -> list[str]:
+        from bot.models import Resident
+        from bot.services import audiences
+
+        async with core.db.session() as session:
+            rows = await session.scalars(
+                select(Resident.full_name)
+                .where(Resident.id.in_(audiences.members(audience)))
+                .order_by(Resident.full_name)
+            )
+            return list(rows)
+
+    assert await names("plan_active") == ["Late One", "On Time"]
+    assert await names("plan_late") == ["Late One"]

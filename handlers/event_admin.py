@@ -48,6 +48,7 @@ END = ConversationHandler.END
 PRIVATE = filters.ChatType.PRIVATE
 TYPED = PRIVATE & filters.TEXT & ~filters.COMMAND
 NAMES_SHOWN = 30
+NAMES_ROOM = 4000  # of Telegram's 4,096 characters, with room for the last line
 ATTENDANCE_SHOWN = 60
 DATE_HINT = N_(
     "I could not read that date. Write it like this: 12/03 18:30, 12 marzo 18:30 or domani 18."
@@ -111,6 +112,17 @@ GROUPS = (
 )
 
 
+def _names(t: Translator, label: str, names: list[str], room: int) -> str:
+    """A line like "Yes: Anna, Marco (+12)": the names that fit in `room`, the rest counted."""
+    shown: list[str] = []
+    for name in names[:NAMES_SHOWN]:
+        if event_notices.size(label + ": " + ", ".join([*shown, name])) + 8 > room and shown:
+            break
+        shown.append(name)
+    more = len(names) - len(shown)
+    return label + ": " + ", ".join(shown) + (f" (+{t.number(more)})" if more > 0 else "")
+
+
 @operators_only
 async def open_one(update: Update, context: BotContext, operator: Resident, t: Translator) -> None:
     await answer_query(update)
@@ -121,12 +133,16 @@ async def open_one(update: Update, context: BotContext, operator: Resident, t: T
         return
     event = found.event
     lines = [event_notices.card(t, event, core.catalogs.default), "", _figures(t, found.figures)]
-    for label, member in GROUPS:
-        names = [r.name or t._("(no name)") for r, i in found.people if member(i)]
-        if names:
-            shown = ", ".join(names[:NAMES_SHOWN])
-            more = len(names) - NAMES_SHOWN
-            lines.append(t._(label) + ": " + shown + (f" (+{more})" if more > 0 else ""))
+    room = NAMES_ROOM - event_notices.size("\n".join(lines))
+    groups = [
+        (label, names)
+        for label, member in GROUPS
+        if (names := [r.name or t._("(no name)") for r, i in found.people if member(i)])
+    ]
+    for done, (label, names) in enumerate(groups):  # each group a fair share of what is left
+        line = _names(t, t._(label), names, room // (len(groups) - done))
+        lines.append(line)
+        room -= event_notices.size(line) + 1
     rows = []
     assert event.starts_at is not None
     if event.status == EventStatus.CANCELLED:

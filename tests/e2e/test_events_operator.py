@@ -9,8 +9,15 @@ from sqlalchemy import select
 
 from bot.core import Core
 from bot.fakeapi import FakeBotAPI
-from bot.models import Delivery, Event, EventKind
-from bot.services import event_drafts, event_notices, events, residents
+from bot.models import Answer, Delivery, Event, EventKind
+from bot.services import (
+    event_drafts,
+    event_notices,
+    event_proposals,
+    event_rsvp,
+    events,
+    residents,
+)
 from tests.conftest import ROME
 from tests.e2e.events_support import (  # noqa: F401 - brisk_pacing is a fixture
     brisk_pacing,
@@ -352,3 +359,64 @@ async def test_a_notice_can_go_to_those_coming_or_to_those_who_have_not_answered
         await op.press(it._("✅ Send now ({n})", n=1))
         await eventually(lambda r=reached, x=text: any(x in (m.text or "") for m in r.messages))
         assert not any(text in (m.text or "") for m in missed.messages)
+
+
+async def test_an_assembly_written_at_every_limit_still_fits_in_one_telegram_message(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    """Title, description, place and agenda at their limits, then more approved topics: the
+    preview, the invitation, the resident's /events and the operator's card stay within
+    Telegram's 4,096 characters (a longer text is refused and the invitation never arrives)."""
+    op = await operator(core, fake)
+    marco = await linked(core, fake, 5601, "it", "Marco Rossi")
+    amina = await linked(core, fake, 5602, "ar", "Amina Haddad")
+    crowd = [5700 + n for n in range(40)]  # long names, many answers: the operator's card
+    for telegram_id in crowd:
+        await linked(core, fake, telegram_id, "it", f"Maria Giovanna {telegram_id} " + "n" * 40)
+    it, ar = core.catalogs.translator("it"), core.catalogs.translator("ar")
+    await op.send("/newevent")
+    await op.press(it._("🏛 Tenant assembly"))
+    await op.send("Assemblea " + "t" * (events.MAX_TITLE - 10))
+    await op.send("Ordine del giorno lungo. " + "d" * (events.MAX_DESCRIPTION - 26) + "!")
+    await op.send("12 dicembre 18:30")
+    await op.press(event_notices.duration(it, 120))
+    await op.send("p" * events.MAX_PLACE)
+    await op.press(it._("Skip"))
+    await op.press(it._("No limit"))
+    items = [f"Punto {n} " + "a" * (events.MAX_AGENDA_ITEM - 9) for n in range(1, 16)]
+    await op.send("\n".join(items))
+    await op.press(it._("Everyone linked"))
+    assert (op.last.text or "").startswith(read(it._("<b>Preview of the invitation</b>")))
+    await op.press(it._("✅ Publish and invite ({n})", n=43))
+    async with core.db.session() as session:
+        event = await session.scalar(select(Event).order_by(Event.id.desc()).limit(1))
+    assert event is not None
+    for n in range(5):  # approved topics make the agenda longer still
+        proposal = await event_proposals.start(core, event.id, await resident_id(core, 5601))
+        await event_proposals.write(core, proposal.resident_id, f"Tema {n} " + "x" * 190)
+        await event_proposals.confirm(core, proposal.resident_id)
+        await event_proposals.decide(core, proposal.id, approve=True)
+    for n, telegram_id in enumerate(crowd):
+        choice = (Answer.YES, Answer.MAYBE, Answer.NO)[n % 3]
+        await event_rsvp.answer(core, event.id, await resident_id(core, telegram_id), choice)
+
+    await eventually(lambda: invitations(marco, it, EventKind.ASSEMBLY))
+    await eventually(lambda: invitations(amina, ar, EventKind.ASSEMBLY))
+    invited = invitations(marco, it, EventKind.ASSEMBLY)[0]
+    assert "Assemblea ttt" in invited and "Ordine del giorno lungo." in invited
+    assert "• Punto 1 aaa" in invited
+    await marco.send("/events")
+    listing = marco.last.text or ""
+    assert listing.startswith("Assemblea ttt") and "• Punto 1 aaa" in listing
+    await op.send("/events")
+    await op.press(it._("Open #{id}", id=event.id))
+    detail = op.last.text or ""
+    assert detail.startswith("Assemblea ttt") and "Maria Giovanna 5700" in detail
+    assert "(+" in detail  # the names that do not fit are counted
+    assert fake.violations == []
+
+
+async def resident_id(core: Core, telegram_id: int) -> int:
+    found = await residents.find(core, telegram_id)
+    assert found is not None
+    return found.id

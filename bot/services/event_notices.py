@@ -86,7 +86,7 @@ def card(t: Translator, event: Event, default: str, invitation: Invitation | Non
     whatever the lengths written and the topics approved later."""
     assert event.starts_at is not None
     lines = [
-        f"<b>{escape(title(event, t, default))}</b>",
+        t.leading(f"<b>{escape(title(event, t, default))}</b>"),  # the title may be Latin
         t._(KINDS[event.kind]),
         t._(
             "🕒 {when}, for {duration}",

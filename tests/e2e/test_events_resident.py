@@ -3,6 +3,7 @@ the map pin, and topic proposals for an assembly's agenda with the operators' de
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime, timedelta
 
 from icalendar import Calendar
@@ -10,7 +11,8 @@ from sqlalchemy import select
 
 from bot.core import Core
 from bot.fakeapi import FakeBotAPI
-from bot.models import Answer, EventKind, Invitation, Proposal
+from bot.models import Answer, EventKind, Invitation, Proposal, Role
+from bot.services import residents
 from tests.conftest import ROME
 from tests.e2e.events_support import (  # noqa: F401 - brisk_pacing is a fixture
     brisk_pacing,
@@ -215,3 +217,34 @@ async def test_a_topic_is_proposed_confirmed_and_decided_by_an_operator(
     assert amina.last.text == seen(ar, "Cancelled. Nothing was sent.")
     assert [k for k, _ in await kinds(core)].count("event_proposal") == 2
     assert event.agenda == ["Pulizie", "Parcheggio"]  # as published; the topic was added later
+
+
+def reads_right_to_left(text: str) -> bool:
+    """Telegram takes a message's direction from its first strong character (RLM counts)."""
+    for char in text:
+        direction = unicodedata.bidirectional(char)
+        if direction in ("R", "AL", "L"):
+            return direction != "L"
+    return False
+
+
+async def test_an_event_card_reads_right_to_left_in_arabic_even_with_an_italian_title(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    """The card starts with the operator's title, here only in Italian: the resident's
+    /events and an Arabic-speaking operator's card must still read right to left."""
+    await operator(core, fake)
+    amina = await linked(core, fake, 5501, "ar", "Amina Haddad")
+    yusuf = await linked(core, fake, 9002, "ar", "Yusuf Operatore")
+    await residents.set_role(core, 9002, Role.OPERATOR)
+    ar = core.catalogs.translator("ar")
+    event = await published(core, START)
+    await eventually(lambda: invitations(amina, ar))
+    assert reads_right_to_left(invitations(amina, ar)[0])
+    await amina.send("/events")
+    assert "Festa del cortile" in (amina.last.text or "")
+    assert reads_right_to_left(amina.last.text or "")
+    await yusuf.send("/events")
+    await yusuf.press(ar._("Open #{id}", id=event.id))
+    assert "Festa del cortile" in (yusuf.last.text or "")
+    assert reads_right_to_left(yusuf.last.text or "")

@@ -264,55 +264,91 @@ async def stop_edit(update: Update, context: BotContext, operator: Resident, t: 
 # -- attendance -----------------------------------------------------------------------------
 
 
-def _attendance_view(t: Translator, found: events.Detail) -> tuple[str, object]:
+def _attendance_view(t: Translator, found: events.Detail, page: int = 0) -> tuple[str, object]:
+    """One page of names (a keyboard holds 100 buttons at most), and the way to the others."""
     event = found.event
     text = t._(
         "<b>Attendance</b> for #{id}: tap the names of those who came.\nCame: {n}",
         id=event.id,
         n=t.number(found.figures.attended),
     )
+    count = len(found.people)
+    page = max(0, min(page, (count - 1) // ATTENDANCE_SHOWN)) if count else 0
+    first = page * ATTENDANCE_SHOWN
     rows = [
         [
             (
                 ("✅ " if invitation.attended else "⬜ ") + (resident.name or t._("(no name)")),
-                f"ev:tick:{event.id}:{resident.id}",
+                f"ev:tick:{event.id}:{resident.id}:{page}",
             )
         ]
-        for resident, invitation in found.people[:ATTENDANCE_SHOWN]
+        for resident, invitation in found.people[first : first + ATTENDANCE_SHOWN]
     ]
+    turns = []
+    if page > 0:
+        label = t._(
+            "⬅️ Names {first}–{last}",
+            first=t.number(first - ATTENDANCE_SHOWN + 1),
+            last=t.number(first),
+        )
+        turns.append((label, f"ev:att:{event.id}:{page - 1}"))
+    if first + ATTENDANCE_SHOWN < count:
+        last = min(first + 2 * ATTENDANCE_SHOWN, count)
+        label = t._(
+            "Names {first}–{last} ➡️",
+            first=t.number(first + ATTENDANCE_SHOWN + 1),
+            last=t.number(last),
+        )
+        turns.append((label, f"ev:att:{event.id}:{page + 1}"))
+    if turns:
+        rows.append(turns)
     if not rows:
         text += "\n" + t._("Nobody answered Yes or Maybe.")
     return text, buttons(*rows) if rows else None
+
+
+def _page(parts: list[str], index: int) -> int:
+    return int(parts[index]) if len(parts) > index else 0  # the patterns allow digits only
 
 
 @operators_only
 async def attendance(
     update: Update, context: BotContext, operator: Resident, t: Translator
 ) -> None:
+    parts = callback_parts(update)
     try:
-        found = await events.attendance(context.core, int(callback_parts(update)[2]))
+        found = await events.attendance(context.core, int(parts[2]))
     except (events.UnknownEvent, events.NotStarted):
         await answer_query(update, t._(INACTIVE))
         return
     await answer_query(update)
-    text, markup = _attendance_view(t, found)
-    await reply(update, text, reply_markup=markup)
+    text, markup = _attendance_view(t, found, _page(parts, 3))
+    if len(parts) > 3:  # turning a page: the same message
+        await _show(update, text, markup)
+    else:
+        await reply(update, text, reply_markup=markup)
 
 
 @operators_only
 async def tick(update: Update, context: BotContext, operator: Resident, t: Translator) -> None:
-    _, _, event_id, resident_id = callback_parts(update)
+    parts = callback_parts(update)
+    event_id, resident_id = int(parts[2]), int(parts[3])
     try:
-        await events.toggle_attendance(context.core, int(event_id), int(resident_id))
-        found = await events.attendance(context.core, int(event_id))
+        await events.toggle_attendance(context.core, event_id, resident_id)
+        found = await events.attendance(context.core, event_id)
     except (events.UnknownEvent, events.NotStarted):
         await answer_query(update, t._(INACTIVE))
         return
     await answer_query(update)
-    text, markup = _attendance_view(t, found)
+    await _show(update, *_attendance_view(t, found, _page(parts, 4)))
+
+
+async def _show(update: Update, text: str, markup: object) -> None:
     assert update.callback_query is not None
     await update.callback_query.edit_message_text(
-        text, parse_mode=ParseMode.HTML, reply_markup=markup
+        text,
+        parse_mode=ParseMode.HTML,
+        reply_markup=markup,  # type: ignore[arg-type]
     )
 
 
@@ -370,8 +406,8 @@ def handlers() -> list[BaseHandler[Update, BotContext, object]]:
         on(r"open:\d+", open_one),
         on(r"cancel:\d+", ask_cancel),
         on(r"cxl:\d+", confirm_cancel),
-        on(r"att:\d+", attendance),
-        on(r"tick:\d+:\d+", tick),
+        on(r"att:\d+(:\d+)?", attendance),
+        on(r"tick:\d+:\d+(:\d+)?", tick),
         on(r"props:\d+", proposals),
         on(r"p[ad]:\d+", decide),
     ]

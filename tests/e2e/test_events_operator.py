@@ -420,3 +420,35 @@ async def resident_id(core: Core, telegram_id: int) -> int:
     found = await residents.find(core, telegram_id)
     assert found is not None
     return found.id
+
+
+async def test_attendance_reaches_everyone_coming_page_by_page(
+    harness: Harness, core: Core, fake: FakeBotAPI, clock
+):
+    """More people coming than one keyboard holds: the others are on the next page."""
+    op = await operator(core, fake)
+    it = core.catalogs.translator("it")
+    crowd = [5800 + n for n in range(70)]
+    for n, telegram_id in enumerate(crowd):
+        await linked(core, fake, telegram_id, "it", f"Persona {n:02d}")
+    event = await published(core, datetime(2026, 11, 25, 18, 0, tzinfo=ROME))
+    for n, telegram_id in enumerate(crowd):
+        choice = Answer.YES if n % 2 else Answer.MAYBE
+        await event_rsvp.answer(core, event.id, await resident_id(core, telegram_id), choice)
+    await settled(core)  # nothing in flight when the pinned clock jumps
+    clock.set(datetime(2026, 11, 25, 20, 0, tzinfo=ROME))
+    await op.send("/events")
+    await op.press(it._("Open #{id}", id=event.id))
+    await op.press(it._("📋 Attendance"))
+    shown = op.buttons
+    assert shown[0] == "⬜ Persona 00" and "⬜ Persona 59" in shown
+    assert "⬜ Persona 60" not in shown
+    following = it._("Names {first}–{last} ➡️", first=61, last=70)
+    assert shown[-1] == following
+    await op.press(following)
+    assert op.buttons[0] == "⬜ Persona 60" and op.buttons[9] == "⬜ Persona 69"
+    assert op.buttons[-1] == it._("⬅️ Names {first}–{last}", first=1, last=60)
+    await op.press("⬜ Persona 65")
+    assert "✅ Persona 65" in op.buttons  # still on the second page
+    assert (await invitation(core, event.id, 5865)).attended
+    assert read(it._("Came: {n}", n=1)) in (op.last.text or "")

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.core import Core
 from bot.fakeapi import FakeBotAPI
 from bot.models import Answer, EventKind, Invitation, Proposal, Role
-from bot.services import residents
+from bot.services import event_rsvp, residents
 from tests.conftest import ROME
 from tests.e2e.events_support import (  # noqa: F401 - brisk_pacing is a fixture
     brisk_pacing,
@@ -248,3 +248,26 @@ async def test_an_event_card_reads_right_to_left_in_arabic_even_with_an_italian_
     await yusuf.press(ar._("Open #{id}", id=event.id))
     assert "Festa del cortile" in (yusuf.last.text or "")
     assert reads_right_to_left(yusuf.last.text or "")
+
+
+async def test_a_place_freed_by_deleting_ones_data_goes_to_the_first_waiting(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    """/delete erases a chat without a tenant record, its invitation with it: the place it
+    held is given by the scheduler's sweep, and the one waiting is told."""
+    await operator(core, fake)
+    guest = await residents.touch(core, 5601, 5601, "it")
+    await residents.give_consent(core, guest.id, "Olena")
+    sara = await linked(core, fake, 5602, "es", "Sara Neri")
+    es = core.catalogs.translator("es")
+    event = await published(core, START, capacity=1, audience="role:resident")
+    await eventually(lambda: invitations(sara, es))
+    await event_rsvp.answer(core, event.id, guest.id, Answer.YES)
+    await sara.press(es._("✅ Yes"))
+    assert (await invitation(core, event.id, 5602)).waiting
+    await residents.forget(core, 5601)  # /delete
+    promoted = "🎉 A place is free for you: {title}, {when}. See you there!"
+    notice = seen(es, promoted, title="Festa del cortile", when=es.moment(START))
+    await eventually(lambda: notice in [m.text for m in sara.messages])
+    assert not (await invitation(core, event.id, 5602)).waiting
+    assert await event_rsvp.fill_free_places(core) == 0  # nothing more to give

@@ -127,7 +127,7 @@ def _names(t: Translator, label: str, names: list[str], room: int) -> str:
 async def open_one(update: Update, context: BotContext, operator: Resident, t: Translator) -> None:
     await answer_query(update)
     core = context.core
-    found = await events.detail(core, int(callback_parts(update)[2]))
+    found = await events.detail(core, int(callback_parts(update)[2]), operator.id)
     if found is None:
         await reply(update, t._("This event does not exist."))
         return
@@ -184,7 +184,7 @@ async def confirm_cancel(
 ) -> None:
     event_id = int(callback_parts(update)[2])
     try:
-        await events.cancel(context.core, event_id)
+        await events.cancel(context.core, event_id, operator.id)
     except (events.UnknownEvent, events.NotEditable):
         await answer_query(update, t._("This event can no longer be changed."))
         return
@@ -234,9 +234,9 @@ async def wrote_edit(
             if when is None:
                 await reply(update, t._(DATE_HINT))
                 return EDIT
-            await events.move(core, event.id, when)
+            await events.move(core, event.id, when, operator.id)
         else:
-            await events.change_place(core, event.id, typed(update))
+            await events.change_place(core, event.id, typed(update), operator.id)
     except events.NotInFuture:
         await reply(update, t._(PASSED))
         return EDIT
@@ -317,7 +317,7 @@ async def attendance(
 ) -> None:
     parts = callback_parts(update)
     try:
-        found = await events.attendance(context.core, int(parts[2]))
+        found = await events.attendance(context.core, int(parts[2]), operator.id)
     except (events.UnknownEvent, events.NotStarted):
         await answer_query(update, t._(INACTIVE))
         return
@@ -334,8 +334,8 @@ async def tick(update: Update, context: BotContext, operator: Resident, t: Trans
     parts = callback_parts(update)
     event_id, resident_id = int(parts[2]), int(parts[3])
     try:
-        await events.toggle_attendance(context.core, event_id, resident_id)
-        found = await events.attendance(context.core, event_id)
+        await events.toggle_attendance(context.core, event_id, resident_id, operator.id)
+        found = await events.attendance(context.core, event_id, operator.id)
     except (events.UnknownEvent, events.NotStarted):
         await answer_query(update, t._(INACTIVE))
         return
@@ -375,7 +375,9 @@ async def proposals(update: Update, context: BotContext, operator: Resident, t: 
 async def decide(update: Update, context: BotContext, operator: Resident, t: Translator) -> None:
     _, action, proposal_id = callback_parts(update)
     try:
-        proposal = await event_proposals.decide(context.core, int(proposal_id), action == "pa")
+        proposal = await event_proposals.decide(
+            context.core, int(proposal_id), action == "pa", operator.id
+        )
     except event_proposals.AlreadyDecided:
         await answer_query(update, t._("This proposal was already decided."))
         return

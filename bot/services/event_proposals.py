@@ -12,7 +12,7 @@ from bot.delivery import outbox
 from bot.models import Event, EventKind, Proposal, ProposalStatus, Resident, Role
 from bot.services import DomainError, audiences
 from bot.services.event_rsvp import open_invitation
-from bot.services.events import MAX_AGENDA_ITEM, lock, text
+from bot.services.events import MAX_AGENDA_ITEM, authorise, lock, text
 
 PROPOSED, DECIDED = "event_proposal", "event_proposal_decided"
 MAX_PROPOSAL = MAX_AGENDA_ITEM  # it becomes an agenda item as written
@@ -98,10 +98,11 @@ async def _draft(session: AsyncSession, resident_id: int) -> Proposal:
     return proposal
 
 
-async def decide(core: Core, proposal_id: int, approve: bool) -> Proposal:
+async def decide(core: Core, proposal_id: int, approve: bool, operator_id: int) -> Proposal:
     """An operator's decision; an approved topic joins the agenda. Decided once only."""
     now = core.clock.now()
     async with core.db.session.begin() as session:
+        await authorise(session, operator_id)
         await lock(session, Proposal.status, proposal_id)
         proposal = await session.get(Proposal, proposal_id, populate_existing=True)
         if proposal is None or proposal.status != ProposalStatus.PENDING:

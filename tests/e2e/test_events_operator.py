@@ -395,7 +395,7 @@ async def test_an_assembly_written_at_every_limit_still_fits_in_one_telegram_mes
         proposal = await event_proposals.start(core, event.id, await resident_id(core, 5601))
         await event_proposals.write(core, proposal.resident_id, f"Tema {n} " + "x" * 190)
         await event_proposals.confirm(core, proposal.resident_id)
-        await event_proposals.decide(core, proposal.id, approve=True)
+        await event_proposals.decide(core, proposal.id, True, event.author_id)
     for n, telegram_id in enumerate(crowd):
         choice = (Answer.YES, Answer.MAYBE, Answer.NO)[n % 3]
         await event_rsvp.answer(core, event.id, await resident_id(core, telegram_id), choice)

@@ -155,12 +155,12 @@ async def open_one(update: Update, context: BotContext, operator: Resident, t: T
             ]
         )
         rows.append([(t._("🚫 Cancel the event"), f"ev:cancel:{event.id}")])
+        waiting = await event_proposals.pending(core, event.id)
+        if waiting:  # decided while the event is to come
+            label = t._("💡 Proposals to decide ({n})", n=t.number(len(waiting)))
+            rows.append([(label, f"ev:props:{event.id}")])
     else:
         rows.append([(t._("📋 Attendance"), f"ev:att:{event.id}")])
-    waiting = await event_proposals.pending(core, event.id)
-    if waiting:
-        label = t._("💡 Proposals to decide ({n})", n=t.number(len(waiting)))
-        rows.append([(label, f"ev:props:{event.id}")])
     # Names of residents: a long list is cut above, and the text never goes to the logs.
     await reply(update, "\n".join(lines), reply_markup=buttons(*rows) if rows else None)
 
@@ -380,6 +380,9 @@ async def decide(update: Update, context: BotContext, operator: Resident, t: Tra
         )
     except event_proposals.AlreadyDecided:
         await answer_query(update, t._("This proposal was already decided."))
+        return
+    except (events.UnknownEvent, events.NotEditable):
+        await answer_query(update, t._("This event can no longer be changed."))
         return
     await answer_query(update)
     wake_sender(context)

@@ -317,6 +317,8 @@ async def render_proposed(
         return None
     proposal, event = found
     assert event.starts_at is not None
+    if event.status != EventStatus.PUBLISHED or event.starts_at <= core.clock.now():
+        return None  # cancelled or begun: nothing left to decide
     text = t._(
         "💡 Topic proposed for the assembly {title} ({date}):\n{text}",
         title=title(event, t, core.catalogs.default),

@@ -144,7 +144,8 @@ def coming(event_id: int) -> Select[tuple[int]]:
     )
 
 
-async def _open(session: AsyncSession, event_id: int, now: datetime) -> Event:
+async def open_event(session: AsyncSession, event_id: int, now: datetime) -> Event:
+    """The event, locked, if it can still change: published and not begun."""
     await lock(session, Event.version, event_id)
     event = await session.get(Event, event_id, populate_existing=True)
     if event is None or event.status == EventStatus.DRAFT:
@@ -160,7 +161,7 @@ async def begin_edit(core: Core, event_id: int, operator_id: int, what: str) -> 
         raise BadValue(what)
     async with core.db.session.begin() as session:
         await authorise(session, operator_id)
-        event = await _open(session, event_id, core.clock.now())
+        event = await open_event(session, event_id, core.clock.now())
         await _forget_edits(session, operator_id)  # one edit at a time: an abandoned one ends
         event.editing_by, event.editing_field = operator_id, what
         return event
@@ -199,7 +200,7 @@ async def _edit(core: Core, event_id: int, operator_id: int, what: str, **values
     now = core.clock.now()
     async with core.db.session.begin() as session:
         await authorise(session, operator_id)
-        event = await _open(session, event_id, now)
+        event = await open_event(session, event_id, now)
         for name, value in values.items():
             setattr(event, name, value)
         event.version += 1
@@ -213,7 +214,7 @@ async def cancel(core: Core, event_id: int, operator_id: int) -> Event:
     now = core.clock.now()
     async with core.db.session.begin() as session:
         await authorise(session, operator_id)
-        event = await _open(session, event_id, now)
+        event = await open_event(session, event_id, now)
         event.status, event.cancelled_at = EventStatus.CANCELLED, now
         event.editing_by, event.editing_field = None, None
         await _tell_coming(session, event, CANCELLED, f"{CANCELLED}:{event.id}:", now)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.core import Core
 from bot.fakeapi import FakeBotAPI
 from bot.models import Answer, EventKind, Invitation, Proposal, Role
-from bot.services import event_rsvp, residents
+from bot.services import event_rsvp, events, residents
 from tests.conftest import ROME
 from tests.e2e.events_support import (  # noqa: F401 - brisk_pacing is a fixture
     brisk_pacing,
@@ -271,3 +271,29 @@ async def test_a_place_freed_by_deleting_ones_data_goes_to_the_first_waiting(
     await eventually(lambda: notice in [m.text for m in sara.messages])
     assert not (await invitation(core, event.id, 5602)).waiting
     assert await event_rsvp.fill_free_places(core) == 0  # nothing more to give
+
+
+async def test_a_topic_is_not_decided_once_the_assembly_is_cancelled(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    """A proposal left pending when the assembly is cancelled: adding it to the agenda then
+    would tell the resident their topic is on the agenda of an assembly that will not be."""
+    op = await operator(core, fake)
+    amina = await linked(core, fake, 5701, "it", "Amina Haddad")
+    it = core.catalogs.translator("it")
+    event = await published(core, START, title="Assemblea", kind=EventKind.ASSEMBLY)
+    await eventually(lambda: invitations(amina, it, EventKind.ASSEMBLY))
+    await amina.press(it._("💡 Propose a topic for the agenda"))
+    await amina.send("Luce rotta in cantina")
+    await amina.press(it._("✅ Send"))
+    await eventually(lambda: it._("✅ Add to the agenda") in op.buttons)
+    await events.cancel(core, event.id, event.author_id)
+    await op.press(it._("✅ Add to the agenda"))
+    assert fake.callback_answers[-1].get("text") == read(
+        it._("This event can no longer be changed.")
+    )
+    await settled(core)
+    assert (await events.get(core, event.id)).agenda == ["Pulizie", "Parcheggio"]
+    approved = "✅ Your topic is on the agenda of {title}: {text}"
+    told = seen(it, approved, title="Assemblea", text="Luce rotta in cantina")
+    assert told not in [m.text for m in amina.messages]

@@ -210,6 +210,8 @@ async def test_moving_and_cancelling_tell_only_those_coming(
     await op.press(it._("✏️ Change time"))
     await op.send("domani alle sette")
     assert op.last.text == seen(it, DATE_HINT)
+    await op.send("oggi 9")  # it is 10:00: an event is not moved into the past
+    assert op.last.text == seen(it, PASSED)
     await op.send("6/12 18")
     assert op.last.text == seen(it, "Saved. Those who answered Yes or Maybe will be told.")
     new_time = "✏️ The time of this event has changed. Here are the new details:"

@@ -154,6 +154,7 @@ def calendar(core: Core, event: Event, t: Translator) -> bytes:
         location=event.place or "",
         description=description(event, t, default),
         geo=geo,
+        sequence=event.version - 1,  # each change of time or place is a new version
     )
     return calendar_file(entry, core.settings.tz, core.clock.now())
 

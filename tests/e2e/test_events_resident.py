@@ -297,3 +297,25 @@ async def test_a_topic_is_not_decided_once_the_assembly_is_cancelled(
     approved = "✅ Your topic is on the agenda of {title}: {text}"
     told = seen(it, approved, title="Assemblea", text="Luce rotta in cantina")
     assert told not in [m.text for m in amina.messages]
+
+
+async def test_after_a_move_the_calendar_file_updates_the_entry_already_on_the_phone(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    """Same UID, new time: calendars take it as an update only with a higher SEQUENCE
+    (RFC 5545), else the phone keeps the old time and the resident comes at the wrong hour."""
+    await operator(core, fake)
+    li = await linked(core, fake, 5801, "zh", "Li Wei")
+    zh = core.catalogs.translator("zh")
+    event = await published(core, START)
+    await eventually(lambda: invitations(li, zh))
+    await li.press(zh._("✅ Yes"))
+    await li.press(zh._("📅 Add to calendar"), message_id=li.messages[0].message_id)
+    (before,) = Calendar.from_ical(li.last.document[1]).walk("VEVENT")
+    moved = START + timedelta(days=1, hours=1)
+    await events.move(core, event.id, moved, event.author_id)
+    await li.press(zh._("📅 Add to calendar"), message_id=li.messages[0].message_id)
+    (after,) = Calendar.from_ical(li.last.document[1]).walk("VEVENT")
+    assert str(after["uid"]) == str(before["uid"])
+    assert after.decoded("dtstart") == moved
+    assert int(after.get("sequence", 0)) > int(before.get("sequence", 0))

@@ -41,6 +41,7 @@ from bot.services.training_forms import AVAILABILITY, SCHOOLING, WORK
 from handlers.common import (
     INACTIVE,
     BotContext,
+    Conversation,
     answer_query,
     buttons,
     callback_parts,
@@ -628,7 +629,7 @@ def handlers() -> list[BaseHandler[Update, BotContext, object]]:
 
     typed = MessageHandler(TYPED, typed_instead)
     nav = [on("back", back)]
-    conversation = ConversationHandler(
+    conversation = Conversation(
         entry_points=[
             on(r"sign:\d+", begin),
             CommandHandler("training", command, filters=PRIVATE),

@@ -29,7 +29,8 @@ class UnknownAudience(DomainError):
 class Segment:
     name: str  # stable: stored with broadcasts and sent in callback data
     label: str  # msgid (N_), shown to operators
-    members: Callable[[str | None], ColumnElement[bool]]  # a condition on Resident
+    # A condition on Resident, given the core (its clock: "late" is by today's date in Rome).
+    members: Callable[[Core, str | None], ColumnElement[bool]]
     options: Options | None = None  # (value, label) choices, if the segment takes one
 
 
@@ -58,9 +59,9 @@ def parse(audience: str) -> tuple[Segment, str | None]:
     return segment, option or None
 
 
-def members(audience: str) -> Select[tuple[int]]:
+def members(core: Core, audience: str) -> Select[tuple[int]]:
     segment, option = parse(audience)
-    return select(Resident.id).where(has_chat(), segment.members(option))
+    return select(Resident.id).where(has_chat(), segment.members(core, option))
 
 
 async def options(core: Core, name: str, t: Translator) -> list[tuple[str, str]]:
@@ -103,7 +104,7 @@ async def reach(core: Core, audience: str, urgent: bool) -> Reach:
     async with core.db.session() as session:
         rows = await session.execute(
             select(Resident.locale, Resident.opted_out, Resident.unreachable, func.count())
-            .where(has_chat(), segment.members(option))
+            .where(has_chat(), segment.members(core, option))
             .group_by(Resident.locale, Resident.opted_out, Resident.unreachable)
         )
         for locale, opted_out, unreachable, count in rows:
@@ -141,21 +142,23 @@ async def _roles(core: Core, session: AsyncSession, t: Translator) -> list[tuple
     return [("resident", t._("Residents")), ("operator", t._("Operators"))]
 
 
-def _role(option: str | None) -> ColumnElement[bool]:
+def _role(core: Core, option: str | None) -> ColumnElement[bool]:
     if option == "operator":
         return Resident.role.in_([Role.OPERATOR, Role.ADMIN])
     return Resident.role == Role.RESIDENT
 
 
 LINKED = register(
-    Segment("linked", N_("Everyone linked"), lambda _: Resident.tenant_code.is_not(None))
+    Segment("linked", N_("Everyone linked"), lambda *_: Resident.tenant_code.is_not(None))
 )
-register(Segment("language", N_("By language"), lambda code: Resident.locale == code, _languages))
+register(
+    Segment("language", N_("By language"), lambda _, code: Resident.locale == code, _languages)
+)
 register(
     Segment(
         "building",
         N_("By building"),
-        lambda building: and_(Resident.tenant_code.is_not(None), Resident.building == building),
+        lambda _, building: and_(Resident.tenant_code.is_not(None), Resident.building == building),
         _buildings,
     )
 )

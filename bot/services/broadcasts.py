@@ -196,7 +196,7 @@ async def _start(core: Core, session: AsyncSession, broadcast: Broadcast) -> Non
     await _to_author(session, broadcast, PROGRESS, now)  # the progress message comes first
     await outbox.enqueue_select(
         session,
-        audiences.members(broadcast.audience),
+        audiences.members(core, broadcast.audience),
         kind=KIND,
         key_prefix=f"{KIND}:{broadcast.id}:",
         broadcast_id=broadcast.id,

@@ -197,7 +197,7 @@ async def publish(core: Core, event_id: int, operator_id: int) -> int:
         if event.place is None or core.catalogs.default not in event.titles:
             raise NotADraft(str(event_id))
         event.status, event.published_at, event.draft_locale = EventStatus.PUBLISHED, now, None
-        members = audiences.members(event.audience).subquery()
+        members = audiences.members(core, event.audience).subquery()
         rows = select(
             members.c[0],
             literal(event.id),

@@ -358,7 +358,7 @@ def _event_id(option: str | None) -> int:
     return int(option) if option and option.isdigit() else -1  # options are user input
 
 
-def _answered(option: str | None) -> ColumnElement[bool]:
+def _answered(core: Core, option: str | None) -> ColumnElement[bool]:
     return Resident.id.in_(
         select(Invitation.resident_id).where(
             Invitation.event_id == _event_id(option), Invitation.answer.in_(COMING)
@@ -366,7 +366,7 @@ def _answered(option: str | None) -> ColumnElement[bool]:
     )
 
 
-def _unanswered(option: str | None) -> ColumnElement[bool]:
+def _unanswered(core: Core, option: str | None) -> ColumnElement[bool]:
     return Resident.id.in_(
         select(Invitation.resident_id).where(
             Invitation.event_id == _event_id(option), Invitation.answer.is_(None)

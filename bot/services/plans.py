@@ -545,14 +545,13 @@ audiences.register(
     audiences.Segment(
         "plan_active",
         N_("Residents with an active plan"),
-        lambda _: _with_plan(RepaymentPlan.status == PlanStatus.ACTIVE),
+        lambda *_: _with_plan(RepaymentPlan.status == PlanStatus.ACTIVE),
     )
 )
-# "Late" by the database's date (CURRENT_DATE): the segment has no clock of its own.
 audiences.register(
     audiences.Segment(
         "plan_late",
         N_("Residents with a late instalment"),
-        lambda _: _with_plan(_late(func.current_date())),  # type: ignore[arg-type]
+        lambda core, _: _with_plan(_late(today(core))),
     )
 )

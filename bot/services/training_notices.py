@@ -220,7 +220,7 @@ async def _course_options(
 
 
 def _in_course(*statuses: EnrollmentStatus) -> object:
-    def members(option: str | None) -> ColumnElement[bool]:
+    def members(core: Core, option: str | None) -> ColumnElement[bool]:
         course_id = int(option) if option and option.isdigit() else -1  # options are user input
         return Resident.id.in_(
             select(Enrollment.resident_id).where(

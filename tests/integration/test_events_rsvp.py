@@ -81,9 +81,9 @@ async def test_the_audience_segments_follow_the_answers(core: Core):
     await event_rsvp.answer(core, draft.id, ids[2], Answer.MAYBE)
     await event_rsvp.answer(core, draft.id, ids[3], Answer.NO)
     async with core.db.session() as session:
-        coming = set(await session.scalars(audiences.members(f"event_coming:{draft.id}")))
-        silent = set(await session.scalars(audiences.members(f"event_unanswered:{draft.id}")))
-        forged = set(await session.scalars(audiences.members("event_coming:x")))
+        coming = set(await session.scalars(audiences.members(core, f"event_coming:{draft.id}")))
+        silent = set(await session.scalars(audiences.members(core, f"event_unanswered:{draft.id}")))
+        forged = set(await session.scalars(audiences.members(core, "event_coming:x")))
     assert coming == {ids[1], ids[2]}
     assert silent == {ids[0], ids[4], ids[5]}
     assert forged == set()

@@ -216,8 +216,8 @@ def test_reminder_settings_come_from_the_environment():
     assert settings.escalation_days == 14
 
 
-async def test_the_plan_audiences_of_broadcasts(core: Core, fake):
-    """"Residents with an active plan" and "with a late instalment" (by the database's date)."""
+async def test_the_plan_audiences_of_broadcasts(core: Core, fake, clock: FixedClock):
+    """"Residents with an active plan" and "with a late instalment" (by the date in Rome)."""
     await linked(core, fake, 5001, "it", "Late One")
     await plan(core, "T5001", [(date(2020, 1, 10), 100), (date(2099, 1, 10), 100)])
     await linked(core, fake, 5002, "it", "On Time")
@@ -228,6 +228,9 @@ async def test_the_plan_audiences_of_broadcasts(core: Core, fake):
     await linked(core, fake, 5004, "it", "No Plan")
     await tenant(core, "A101", "No Chat")  # late, but the bot cannot reach them
     await plan(core, "A101", [(date(2020, 1, 10), 100)])
+    await linked(core, fake, 5005, "it", "Due Yesterday")
+    await plan(core, "T5005", [(date(2026, 11, 25), 100)])
+    clock.set(datetime(2026, 11, 26, 0, 30, tzinfo=ROME))  # still the 25th in UTC
 
     async def names(audience: str) -> list[str]:
         from bot.models import Resident
@@ -236,10 +239,12 @@ async def test_the_plan_audiences_of_broadcasts(core: Core, fake):
         async with core.db.session() as session:
             rows = await session.scalars(
                 select(Resident.full_name)
-                .where(Resident.id.in_(audiences.members(audience)))
+                .where(Resident.id.in_(audiences.members(core, audience)))
                 .order_by(Resident.full_name)
             )
             return list(rows)
 
-    assert await names("plan_active") == ["Late One", "On Time"]
+    assert await names("plan_active") == ["Due Yesterday", "Late One", "On Time"]
+    assert await names("plan_late") == ["Due Yesterday", "Late One"]
+    clock.set(datetime(2026, 11, 25, 23, 30, tzinfo=ROME))  # the due day itself: not late yet
     assert await names("plan_late") == ["Late One"]

@@ -167,9 +167,9 @@ async def test_broadcast_audiences_per_course(core: Core):
     await training.sign_up(core, a, cooking.id, intake("Anna"))
     await training.sign_up(core, b, cooking.id, intake("Bilal"))
     async with core.db.session() as session:
-        enrolled = list(await session.scalars(audiences.members(f"course:{cooking.id}")))
-        waiting = list(await session.scalars(audiences.members(f"waitlist:{cooking.id}")))
-        forged = list(await session.scalars(audiences.members("course:x")))
+        enrolled = list(await session.scalars(audiences.members(core, f"course:{cooking.id}")))
+        waiting = list(await session.scalars(audiences.members(core, f"waitlist:{cooking.id}")))
+        forged = list(await session.scalars(audiences.members(core, "course:x")))
     assert (enrolled, waiting, forged) == ([a], [b], [])
     t = core.catalogs.translator("it")
     assert await audiences.options(core, "course", t) == [(str(cooking.id), "Cucina professionale")]

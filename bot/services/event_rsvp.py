@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import Core
 from bot.delivery import outbox
-from bot.models import Answer, Event, EventStatus, Invitation
-from bot.services import DomainError, events
+from bot.models import Answer, Event, EventStatus, Invitation, Resident
+from bot.services import DomainError, audiences, events
 from bot.services.events import COMING
 
 PROMOTED = "event_promoted"
@@ -176,19 +176,49 @@ async def fill_free_places(core: Core) -> int:
 
 
 async def upcoming_for(core: Core, resident_id: int) -> list[tuple[Event, Invitation]]:
-    """The published events this resident is invited to that have not started yet."""
-    async with core.db.session() as session:
+    """The published events this resident is invited to that have not started yet. Whoever
+    joined the audience after an event was published (a new resident, a chat linked later) is
+    invited now, when they look: they see it here, with no message of its own."""
+    now = core.clock.now()
+    async with core.db.session.begin() as session:
+        await _invite_late_joiner(session, core, resident_id, now)
         rows = await session.execute(
             select(Event, Invitation)
             .join(Invitation, Invitation.event_id == Event.id)
             .where(
                 Invitation.resident_id == resident_id,
                 Event.status == EventStatus.PUBLISHED,
-                Event.starts_at > core.clock.now(),
+                Event.starts_at > now,
             )
             .order_by(Event.starts_at)
         )
         return [(event, invitation) for event, invitation in rows]
+
+
+async def _invite_late_joiner(
+    session: AsyncSession, core: Core, resident_id: int, now: datetime
+) -> None:
+    not_invited = await session.scalars(
+        select(Event).where(
+            Event.status == EventStatus.PUBLISHED,
+            Event.starts_at > now,
+            ~exists().where(Invitation.event_id == Event.id, Invitation.resident_id == resident_id),
+        )
+    )
+    for event in not_invited:
+        member = audiences.members(core, event.audience).where(Resident.id == resident_id)
+        if await session.scalar(member) is not None:
+            await session.execute(
+                outbox.insert_or_skip(session, Invitation)
+                .values(
+                    event_id=event.id,
+                    resident_id=resident_id,
+                    waiting=False,
+                    attended=False,
+                    created_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["event_id", "resident_id"])
+            )
 
 
 # -- reminders ------------------------------------------------------------------------------

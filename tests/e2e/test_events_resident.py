@@ -52,6 +52,27 @@ async def test_the_events_menu_lists_upcoming_invitations_with_the_answer(
     assert amina.buttons[:3] == [ar._("✅ Yes"), ar._("🤔 Maybe"), ar._("❌ No")]
 
 
+async def test_who_joins_after_the_invitations_went_out_finds_the_event_in_the_menu(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    await operator(core, fake)
+    event = await published(core, START, audience="linked")  # before Li Wei used the bot
+    li = await linked(core, fake, 5002, "zh", "Li Wei")
+    zh = core.catalogs.translator("zh")
+    await li.send("/start")
+    await li.tap(zh._("🎉 Events"))
+    assert "Festa del cortile" in (li.last.text or "") and zh.moment(START) in li.last.text
+    await li.press(zh._("✅ Yes"))
+    assert (await invitation(core, event.id, 5002)).answer == Answer.YES
+    other = await published(core, START, title="Solo operatori", audience="role:operator")
+    await li.tap(zh._("🎉 Events"))
+    assert "Solo operatori" not in (li.last.text or "")
+    async with core.db.session() as session:
+        invited = await session.scalars(select(Invitation).where(Invitation.event_id == other.id))
+        assert [i.resident_id for i in invited] == [(await residents.find(core, 9001)).id]
+    harness.check()
+
+
 async def test_a_full_event_keeps_a_waiting_list_that_moves_up_when_someone_says_no(
     harness: Harness, core: Core, fake: FakeBotAPI, clock
 ):

@@ -28,6 +28,13 @@ log = logging.getLogger(__name__)
 
 DOMAIN = "messages"
 FSI, PDI, RLM = "\u2068", "\u2069", "\u200f"
+
+
+class Html(str):
+    """Text already rendered for Telegram HTML: put into another message as it is, not escaped
+    again (a line of an error list inside the list's sentence)."""
+
+    __slots__ = ()
 # Telegram language tags that name a language we carry under another code.
 ALIASES = {"tl": "fil"}
 
@@ -74,7 +81,7 @@ class Translator:
         except (KeyError, IndexError, ValueError):
             log.warning("broken placeholder in %s catalog for %r", self.locale, fallback[:40])
             text = fallback.format(**values)
-        return self.leading(text)
+        return Html(self.leading(text))
 
     def leading(self, text: str) -> str:
         """Text that may begin a message. Telegram takes the direction from the first strong
@@ -84,7 +91,7 @@ class Translator:
         return text
 
     def _insert(self, value: object) -> str:
-        text = html.escape(str(value), quote=False)
+        text = value if isinstance(value, Html) else html.escape(str(value), quote=False)
         # Left-to-right inserts (codes, numbers, names in Latin script) stay in place in RTL text.
         return f"{FSI}{text}{PDI}" if self.rtl else text
 

@@ -72,6 +72,13 @@ def test_inserted_values_are_escaped_for_telegram_html(catalogs: Catalogs):
     )
 
 
+def test_a_rendered_sentence_inside_another_is_escaped_once(catalogs: Catalogs):
+    t = catalogs.translator("en")
+    inner = t._("There is no tenant record with code {code}.", code="A&B")
+    line = t._("· {where}: {message}", where=t._("line {line}", line=3), message=inner)
+    assert line == "· line 3: There is no tenant record with code A&amp;B."
+
+
 @pytest.mark.parametrize(
     ("locale", "cents", "expected"),
     [

@@ -58,11 +58,18 @@ CLOSED = (
     event_rsvp.EventStarted,
     event_proposals.NotAnAssembly,
 )
+# By the answer and how many reminders are still to come (none for who turned notices off).
 CONFIRMATIONS = {
-    Answer.YES: N_("✅ See you there! I will remind you the day before and two hours before."),
-    Answer.MAYBE: N_("🤔 Noted: maybe. I will remind you the day before and two hours before."),
-    Answer.NO: N_("Noted: you are not coming. Thank you for telling us."),
+    (Answer.YES, 2): N_("✅ See you there! I will remind you the day before and two hours before."),
+    (Answer.YES, 1): N_("✅ See you there! I will remind you two hours before."),
+    (Answer.YES, 0): N_("✅ See you there!"),
+    (Answer.MAYBE, 2): N_(
+        "🤔 Noted: maybe. I will remind you the day before and two hours before."
+    ),
+    (Answer.MAYBE, 1): N_("🤔 Noted: maybe. I will remind you two hours before."),
+    (Answer.MAYBE, 0): N_("🤔 Noted: maybe."),
 }
+NOT_COMING = N_("Noted: you are not coming. Thank you for telling us.")
 WAITING = N_("The event is full: you are on the waiting list. I will tell you if a place frees up.")
 
 
@@ -120,7 +127,14 @@ async def rsvp(update: Update, context: BotContext) -> None:
         return
     assert invitation.answer is not None
     await query.answer(t._(event_notices.ANSWERS[invitation.answer]))
-    await reply(update, t._(WAITING if invitation.waiting else CONFIRMATIONS[invitation.answer]))
+    if invitation.waiting:
+        text = WAITING
+    elif invitation.answer == Answer.NO:
+        text = NOT_COMING
+    else:
+        ahead = await event_rsvp.reminders_ahead(context.core, invitation.event_id, resident.id)
+        text = CONFIRMATIONS[invitation.answer, ahead]
+    await reply(update, t._(text))
 
 
 async def calendar(update: Update, context: BotContext) -> None:

@@ -231,6 +231,18 @@ def reminder_times(core: Core, start: datetime) -> tuple[datetime, datetime]:
     return datetime.combine(day_before, DAY_BEFORE_AT, tzinfo=tz), start - TWO_HOURS_BEFORE
 
 
+async def reminders_ahead(core: Core, event_id: int, resident_id: int) -> int:
+    """How many reminders (of the day before, of two hours before) whoever answers Yes or Maybe
+    now will still get: the confirmation promises no more than that."""
+    async with core.db.session() as session:
+        event = await session.get(Event, event_id)
+        resident = await session.get(Resident, resident_id)
+    if event is None or event.starts_at is None or resident is None or resident.opted_out:
+        return 0
+    now = core.clock.now()
+    return sum(due > now for due in reminder_times(core, event.starts_at))
+
+
 def reminder_key(kind: str, event: Event, resident_id: int | None = None) -> str:
     assert event.starts_at is not None
     prefix = f"{kind}:{event.id}:{int(event.starts_at.timestamp())}:"

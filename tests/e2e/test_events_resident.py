@@ -6,6 +6,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import datetime, timedelta
 
+import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 
@@ -13,6 +14,7 @@ from bot.core import Core
 from bot.fakeapi import FakeBotAPI
 from bot.models import Answer, EventKind, Invitation, Proposal, Role
 from bot.services import event_rsvp, events, residents
+from handlers.events import CONFIRMATIONS
 from tests.conftest import ROME
 from tests.e2e.events_support import (  # noqa: F401 - brisk_pacing is a fixture
     brisk_pacing,
@@ -70,6 +72,34 @@ async def test_who_joins_after_the_invitations_went_out_finds_the_event_in_the_m
     async with core.db.session() as session:
         invited = await session.scalars(select(Invitation).where(Invitation.event_id == other.id))
         assert [i.resident_id for i in invited] == [(await residents.find(core, 9001)).id]
+    harness.check()
+
+
+@pytest.mark.parametrize(
+    ("before_start", "opted_out", "expected"),
+    [
+        (timedelta(days=2), False, CONFIRMATIONS[Answer.YES, 2]),
+        (timedelta(hours=5), False, "✅ See you there! I will remind you two hours before."),
+        (timedelta(hours=1), False, "✅ See you there!"),
+        (timedelta(days=2), True, "✅ See you there!"),  # turned notices off with /stop
+    ],
+    ids=["two days ahead", "five hours ahead", "one hour ahead", "notices off"],
+)
+async def test_a_yes_promises_only_the_reminders_still_to_come(
+    harness: Harness, core: Core, fake: FakeBotAPI, clock, before_start, opted_out, expected
+):
+    await operator(core, fake)
+    marco = await linked(core, fake, 5001, "it", "Marco Rossi", opted_out=opted_out)
+    it = core.catalogs.translator("it")
+    event = await published(core, START)
+    if not opted_out:
+        await eventually(lambda: invitations(marco, it))
+    await settled(core)
+    clock.set(START - before_start)
+    await marco.send("/events")
+    await marco.press(it._("✅ Yes"))
+    assert marco.last.text == seen(it, expected)
+    assert (await invitation(core, event.id, 5001)).answer == Answer.YES
     harness.check()
 
 

@@ -27,7 +27,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.i18n import Translator
+from bot.i18n import N_, Translator
 from bot.models import Instalment, PlanStatus, Resident
 from bot.services import plans
 from bot.services.reminders import HELP
@@ -49,6 +49,7 @@ END = ConversationHandler.END
 PRIVATE = filters.ChatType.PRIVATE
 NOTE_IDLE = timedelta(hours=1)  # text written later is not an answer to "add a note"
 MAX_TEXT = 4000  # Telegram takes 4096 characters; a margin for the isolates of RTL text
+CLOSED = N_("The office has closed this plan: there is nothing more to pay.")
 
 
 def help_button(t: Translator) -> list[tuple[str, str]]:
@@ -117,7 +118,7 @@ def view(t: Translator, schedule: plans.Schedule, on: date, contact: str) -> str
     following = schedule.next
     if schedule.plan.status == PlanStatus.COMPLETED and following is not None:
         # Closed by the municipality without every payment here: nothing is due or late.
-        lines.append(t._("The office has closed this plan: there is nothing more to pay."))
+        lines.append(t._(CLOSED))
         tail = ["", t._("Paid so far: {amount}", amount=t.money(schedule.paid_cents))]
         return clip(t, lines, [*tail, "", contact_line(t, contact)])
     if following is not None:
@@ -220,15 +221,11 @@ async def read(update: Update, context: BotContext) -> None:
         return
     await query.answer()
     instalment = next(i for i in schedule.instalments if i.id == instalment_id)
-    on = plans.today(context.core)
+    closed = schedule.plan.status == PlanStatus.COMPLETED and instalment.left_cents > 0
+    text = t._(CLOSED) if closed else details(t, instalment, plans.today(context.core))
     await reply(
         update,
-        "\n\n".join(
-            [
-                details(t, instalment, on),
-                contact_line(t, context.core.settings.office_contact),
-            ]
-        ),
+        "\n\n".join([text, contact_line(t, context.core.settings.office_contact)]),
         reply_markup=buttons(help_button(t), [(t._("💶 My payments"), "pay:view")]),
         protect_content=True,
     )

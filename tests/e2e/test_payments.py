@@ -14,6 +14,7 @@ from bot.fakeapi import FakeBotAPI, FakeUser
 from bot.models import Delivery, PlanAlert, PlanStatus, RepaymentPlan, Resident, Role
 from bot.services import plans, residents
 from handlers.menu import help_text
+from handlers.payments import CLOSED
 from tests.conftest import ROME
 from tests.support import Harness, eventually, linked, plan, read, seen
 
@@ -299,6 +300,11 @@ async def test_a_plan_the_office_closed_shows_nothing_due_or_late(
     assert "⚠️" not in text and it.money(40000) not in text
     assert seen(it, "Paid so far: {amount}", amount=it.money(0)) in text
     assert user.last.protect_content
+    late = (await plans.search(core, "T5001"))[0].instalments[0]
+    await user.press_data(f"pay:read:{late.id}")  # Read under an older reminder
+    text = user.last.text or ""
+    assert text.startswith(seen(it, CLOSED))
+    assert it.money(40000) not in text and user.last.protect_content
 
 
 async def test_a_menu_button_during_the_help_request_is_not_taken_as_a_note(

@@ -74,8 +74,13 @@ class Translator:
         except (KeyError, IndexError, ValueError):
             log.warning("broken placeholder in %s catalog for %r", self.locale, fallback[:40])
             text = fallback.format(**values)
+        return self.leading(text)
+
+    def leading(self, text: str) -> str:
+        """Text that may begin a message. Telegram takes the direction from the first strong
+        character: a right-to-left reader's text that starts in Latin letters gets an RLM."""
         if self.rtl and not _starts_rtl(text):
-            text = RLM + text  # Telegram takes the direction from the first strong character
+            text = RLM + text
         return text
 
     def _insert(self, value: object) -> str:

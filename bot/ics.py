@@ -19,12 +19,14 @@ class CalendarEvent:
     location: str = ""
     description: str = ""
     geo: tuple[float, float] | None = None
+    sequence: int = 0  # raised at every change, so a calendar takes the new file as an update
 
 
 def calendar_file(event: CalendarEvent, tz: ZoneInfo, now: datetime) -> bytes:
     entry = Event()
     entry.add("uid", f"{event.uid}@qmondo")
     entry.add("dtstamp", now.astimezone(UTC))
+    entry.add("sequence", event.sequence)
     entry.add("dtstart", event.start.astimezone(tz))
     entry.add("dtend", event.end.astimezone(tz))
     entry.add("summary", event.title)

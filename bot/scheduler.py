@@ -28,6 +28,7 @@ async def tick(core: Core, channel: Channel, wake: Callable[[], None]) -> None:
     await training.expire_offers(core)
     await training.fill_free_places(core)
     await training.plan_reminders(core)
+    await event_rsvp.fill_free_places(core)
     await event_rsvp.plan_reminders(core)
     for chat_id, message_id, message in await broadcasts.progress(core):
         try:

@@ -48,6 +48,7 @@ END = ConversationHandler.END
 PRIVATE = filters.ChatType.PRIVATE
 TYPED = PRIVATE & filters.TEXT & ~filters.COMMAND
 NAMES_SHOWN = 30
+NAMES_ROOM = 4000  # of Telegram's 4,096 characters, with room for the last line
 ATTENDANCE_SHOWN = 60
 DATE_HINT = N_(
     "I could not read that date. Write it like this: 12/03 18:30, 12 marzo 18:30 or domani 18."
@@ -111,22 +112,37 @@ GROUPS = (
 )
 
 
+def _names(t: Translator, label: str, names: list[str], room: int) -> str:
+    """A line like "Yes: Anna, Marco (+12)": the names that fit in `room`, the rest counted."""
+    shown: list[str] = []
+    for name in names[:NAMES_SHOWN]:
+        if event_notices.size(label + ": " + ", ".join([*shown, name])) + 8 > room and shown:
+            break
+        shown.append(name)
+    more = len(names) - len(shown)
+    return label + ": " + ", ".join(shown) + (f" (+{t.number(more)})" if more > 0 else "")
+
+
 @operators_only
 async def open_one(update: Update, context: BotContext, operator: Resident, t: Translator) -> None:
     await answer_query(update)
     core = context.core
-    found = await events.detail(core, int(callback_parts(update)[2]))
+    found = await events.detail(core, int(callback_parts(update)[2]), operator.id)
     if found is None:
         await reply(update, t._("This event does not exist."))
         return
     event = found.event
     lines = [event_notices.card(t, event, core.catalogs.default), "", _figures(t, found.figures)]
-    for label, member in GROUPS:
-        names = [r.name or t._("(no name)") for r, i in found.people if member(i)]
-        if names:
-            shown = ", ".join(names[:NAMES_SHOWN])
-            more = len(names) - NAMES_SHOWN
-            lines.append(t._(label) + ": " + shown + (f" (+{more})" if more > 0 else ""))
+    room = NAMES_ROOM - event_notices.size("\n".join(lines))
+    groups = [
+        (label, names)
+        for label, member in GROUPS
+        if (names := [r.name or t._("(no name)") for r, i in found.people if member(i)])
+    ]
+    for done, (label, names) in enumerate(groups):  # each group a fair share of what is left
+        line = _names(t, t._(label), names, room // (len(groups) - done))
+        lines.append(line)
+        room -= event_notices.size(line) + 1
     rows = []
     assert event.starts_at is not None
     if event.status == EventStatus.CANCELLED:
@@ -139,12 +155,12 @@ async def open_one(update: Update, context: BotContext, operator: Resident, t: T
             ]
         )
         rows.append([(t._("🚫 Cancel the event"), f"ev:cancel:{event.id}")])
+        waiting = await event_proposals.pending(core, event.id)
+        if waiting:  # decided while the event is to come
+            label = t._("💡 Proposals to decide ({n})", n=t.number(len(waiting)))
+            rows.append([(label, f"ev:props:{event.id}")])
     else:
         rows.append([(t._("📋 Attendance"), f"ev:att:{event.id}")])
-    waiting = await event_proposals.pending(core, event.id)
-    if waiting:
-        label = t._("💡 Proposals to decide ({n})", n=t.number(len(waiting)))
-        rows.append([(label, f"ev:props:{event.id}")])
     # Names of residents: a long list is cut above, and the text never goes to the logs.
     await reply(update, "\n".join(lines), reply_markup=buttons(*rows) if rows else None)
 
@@ -168,7 +184,7 @@ async def confirm_cancel(
 ) -> None:
     event_id = int(callback_parts(update)[2])
     try:
-        await events.cancel(context.core, event_id)
+        await events.cancel(context.core, event_id, operator.id)
     except (events.UnknownEvent, events.NotEditable):
         await answer_query(update, t._("This event can no longer be changed."))
         return
@@ -218,9 +234,9 @@ async def wrote_edit(
             if when is None:
                 await reply(update, t._(DATE_HINT))
                 return EDIT
-            await events.move(core, event.id, when)
+            await events.move(core, event.id, when, operator.id)
         else:
-            await events.change_place(core, event.id, typed(update))
+            await events.change_place(core, event.id, typed(update), operator.id)
     except events.NotInFuture:
         await reply(update, t._(PASSED))
         return EDIT
@@ -248,55 +264,91 @@ async def stop_edit(update: Update, context: BotContext, operator: Resident, t: 
 # -- attendance -----------------------------------------------------------------------------
 
 
-def _attendance_view(t: Translator, found: events.Detail) -> tuple[str, object]:
+def _attendance_view(t: Translator, found: events.Detail, page: int = 0) -> tuple[str, object]:
+    """One page of names (a keyboard holds 100 buttons at most), and the way to the others."""
     event = found.event
     text = t._(
         "<b>Attendance</b> for #{id}: tap the names of those who came.\nCame: {n}",
         id=event.id,
         n=t.number(found.figures.attended),
     )
+    count = len(found.people)
+    page = max(0, min(page, (count - 1) // ATTENDANCE_SHOWN)) if count else 0
+    first = page * ATTENDANCE_SHOWN
     rows = [
         [
             (
                 ("✅ " if invitation.attended else "⬜ ") + (resident.name or t._("(no name)")),
-                f"ev:tick:{event.id}:{resident.id}",
+                f"ev:tick:{event.id}:{resident.id}:{page}",
             )
         ]
-        for resident, invitation in found.people[:ATTENDANCE_SHOWN]
+        for resident, invitation in found.people[first : first + ATTENDANCE_SHOWN]
     ]
+    turns = []
+    if page > 0:
+        label = t._(
+            "⬅️ Names {first}–{last}",
+            first=t.number(first - ATTENDANCE_SHOWN + 1),
+            last=t.number(first),
+        )
+        turns.append((label, f"ev:att:{event.id}:{page - 1}"))
+    if first + ATTENDANCE_SHOWN < count:
+        last = min(first + 2 * ATTENDANCE_SHOWN, count)
+        label = t._(
+            "Names {first}–{last} ➡️",
+            first=t.number(first + ATTENDANCE_SHOWN + 1),
+            last=t.number(last),
+        )
+        turns.append((label, f"ev:att:{event.id}:{page + 1}"))
+    if turns:
+        rows.append(turns)
     if not rows:
         text += "\n" + t._("Nobody answered Yes or Maybe.")
     return text, buttons(*rows) if rows else None
+
+
+def _page(parts: list[str], index: int) -> int:
+    return int(parts[index]) if len(parts) > index else 0  # the patterns allow digits only
 
 
 @operators_only
 async def attendance(
     update: Update, context: BotContext, operator: Resident, t: Translator
 ) -> None:
+    parts = callback_parts(update)
     try:
-        found = await events.attendance(context.core, int(callback_parts(update)[2]))
+        found = await events.attendance(context.core, int(parts[2]), operator.id)
     except (events.UnknownEvent, events.NotStarted):
         await answer_query(update, t._(INACTIVE))
         return
     await answer_query(update)
-    text, markup = _attendance_view(t, found)
-    await reply(update, text, reply_markup=markup)
+    text, markup = _attendance_view(t, found, _page(parts, 3))
+    if len(parts) > 3:  # turning a page: the same message
+        await _show(update, text, markup)
+    else:
+        await reply(update, text, reply_markup=markup)
 
 
 @operators_only
 async def tick(update: Update, context: BotContext, operator: Resident, t: Translator) -> None:
-    _, _, event_id, resident_id = callback_parts(update)
+    parts = callback_parts(update)
+    event_id, resident_id = int(parts[2]), int(parts[3])
     try:
-        await events.toggle_attendance(context.core, int(event_id), int(resident_id))
-        found = await events.attendance(context.core, int(event_id))
+        await events.toggle_attendance(context.core, event_id, resident_id, operator.id)
+        found = await events.attendance(context.core, event_id, operator.id)
     except (events.UnknownEvent, events.NotStarted):
         await answer_query(update, t._(INACTIVE))
         return
     await answer_query(update)
-    text, markup = _attendance_view(t, found)
+    await _show(update, *_attendance_view(t, found, _page(parts, 4)))
+
+
+async def _show(update: Update, text: str, markup: object) -> None:
     assert update.callback_query is not None
     await update.callback_query.edit_message_text(
-        text, parse_mode=ParseMode.HTML, reply_markup=markup
+        text,
+        parse_mode=ParseMode.HTML,
+        reply_markup=markup,  # type: ignore[arg-type]
     )
 
 
@@ -323,9 +375,14 @@ async def proposals(update: Update, context: BotContext, operator: Resident, t: 
 async def decide(update: Update, context: BotContext, operator: Resident, t: Translator) -> None:
     _, action, proposal_id = callback_parts(update)
     try:
-        proposal = await event_proposals.decide(context.core, int(proposal_id), action == "pa")
+        proposal = await event_proposals.decide(
+            context.core, int(proposal_id), action == "pa", operator.id
+        )
     except event_proposals.AlreadyDecided:
         await answer_query(update, t._("This proposal was already decided."))
+        return
+    except (events.UnknownEvent, events.NotEditable):
+        await answer_query(update, t._("This event can no longer be changed."))
         return
     await answer_query(update)
     wake_sender(context)
@@ -354,8 +411,8 @@ def handlers() -> list[BaseHandler[Update, BotContext, object]]:
         on(r"open:\d+", open_one),
         on(r"cancel:\d+", ask_cancel),
         on(r"cxl:\d+", confirm_cancel),
-        on(r"att:\d+", attendance),
-        on(r"tick:\d+:\d+", tick),
+        on(r"att:\d+(:\d+)?", attendance),
+        on(r"tick:\d+:\d+(:\d+)?", tick),
         on(r"props:\d+", proposals),
         on(r"p[ad]:\d+", decide),
     ]

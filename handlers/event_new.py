@@ -522,7 +522,7 @@ async def publish(update: Update, context: BotContext, operator: Resident, t: Tr
     if draft is None:
         return await _lost(update, t)
     try:
-        invited = await event_drafts.publish(context.core, draft.id)
+        invited = await event_drafts.publish(context.core, draft.id, operator.id)
     except events.NotInFuture:
         await answer_query(update)
         await reply(update, t._("The start time has passed meanwhile. Send /newevent again."))

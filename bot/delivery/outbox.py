@@ -254,7 +254,11 @@ async def record(core: Core, outcomes: list[Outcome]) -> None:
         return
     async with core.db.session.begin() as session:
         await session.execute(
-            update(Delivery).execution_options(synchronize_session=False),
+            # Only rows still claimed: a row may be gone meanwhile (its resident erased with
+            # /delete); with a WHERE, a missing row is skipped instead of failing the batch.
+            update(Delivery)
+            .where(Delivery.status == DeliveryStatus.SENDING)
+            .execution_options(synchronize_session=False),
             [outcome.row() for outcome in outcomes],
         )
         blocked = {o.blocked_resident for o in outcomes if o.blocked_resident is not None}

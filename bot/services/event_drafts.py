@@ -27,6 +27,7 @@ from bot.services.events import (
     NotInFuture,
     TextTooLong,
     UnknownEvent,
+    authorise,
     get,
     lock,
     text,
@@ -36,6 +37,7 @@ from bot.services.events import (
 async def new_draft(core: Core, author_id: int, kind: EventKind) -> Event:
     """Start a draft; the author's earlier unfinished draft is dropped."""
     async with core.db.session.begin() as session:
+        await authorise(session, author_id)
         await session.execute(
             delete(Event).where(Event.author_id == author_id, Event.status == EventStatus.DRAFT)
         )
@@ -183,11 +185,12 @@ async def drop_draft(core: Core, author_id: int) -> None:
 # -- publishing -----------------------------------------------------------------------------
 
 
-async def publish(core: Core, event_id: int) -> int:
+async def publish(core: Core, event_id: int, operator_id: int) -> int:
     """Invite the audience: one invitation row and one delivery per resident, each in a
     single INSERT ... SELECT. Returns how many were invited."""
     now = core.clock.now()
     async with core.db.session.begin() as session:
+        await authorise(session, operator_id)
         event = await _draft(session, event_id)
         if event.starts_at is None or event.starts_at <= now:
             raise NotInFuture(str(event_id))

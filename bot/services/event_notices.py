@@ -42,6 +42,9 @@ CHANGES = {
     "place": N_("✏️ The place of this event has changed. Here are the new details:"),
 }
 OPTIONS_SHOWN = 20
+# Room for an event's card: Telegram takes 4,096 characters, and the longest message around a
+# card (the preview, a change notice, the operator's names) adds up to about 1,000.
+CARD_LIMIT = 3000
 
 
 def title(event: Event, t: Translator, default: str) -> str:
@@ -59,11 +62,31 @@ def duration(t: Translator, minutes: int) -> str:
     return t.n_("{n} hour", "{n} hours", max(minutes // 60, 1))
 
 
+def size(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (an emoji outside the BMP counts two).
+    Measured on the HTML, so a little more than the reader sees: on the safe side."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _cut(text: str, room: int) -> str:
+    """The operator's text, cut with an ellipsis if it does not fit in `room` units."""
+    if size(text) <= room:
+        return text
+    cut = text[: max(room - 1, 0)]
+    while cut and size(cut) > room - 1:
+        cut = cut[:-1]
+    return cut.rstrip() + "…"
+
+
 def card(t: Translator, event: Event, default: str, invitation: Invitation | None = None) -> str:
-    """The event as a reader sees it (Telegram HTML); the operator's text is escaped."""
+    """The event as a reader sees it (Telegram HTML); the operator's text is escaped.
+
+    It stays within CARD_LIMIT (the description is cut, then the agenda items that do not fit
+    are left out) so the messages built around it stay within Telegram's 4,096 characters,
+    whatever the lengths written and the topics approved later."""
     assert event.starts_at is not None
     lines = [
-        f"<b>{escape(title(event, t, default))}</b>",
+        t.leading(f"<b>{escape(title(event, t, default))}</b>"),  # the title may be Latin
         t._(KINDS[event.kind]),
         t._(
             "🕒 {when}, for {duration}",
@@ -74,13 +97,25 @@ def card(t: Translator, event: Event, default: str, invitation: Invitation | Non
     ]
     if event.capacity:
         lines.append(t._("👥 Places: {n}", n=t.number(event.capacity)))
+    tail = ["", answer_line(t, invitation)] if invitation is not None else []
+    room = CARD_LIMIT - size("\n".join(lines + tail))
+    items = event.agenda if event.kind == EventKind.ASSEMBLY else []
+    agenda = ["", t._("<b>Agenda</b>")] + [f"• {escape(item)}" for item in items] if items else []
     if text := description(event, t, default):
-        lines += ["", escape(text)]
-    if event.kind == EventKind.ASSEMBLY and event.agenda:
-        lines += ["", t._("<b>Agenda</b>")] + [f"• {escape(item)}" for item in event.agenda]
-    if invitation is not None:
-        lines += ["", answer_line(t, invitation)]
-    return "\n".join(lines)
+        # the description gives way to the agenda, but keeps at least half the room
+        shown = _cut(text, max(room - size("\n".join(agenda)), room // 2) - 2)
+        lines += ["", escape(shown)]
+        room -= size(shown) + 2
+    if items:
+        room -= size("\n".join(agenda[:2])) + 1
+        lines += agenda[:2]
+        for item in agenda[2:]:
+            if size(item) + 1 > room - 3:  # keep room for the "…" line
+                lines.append("• …")
+                break
+            lines.append(item)
+            room -= size(item) + 1
+    return "\n".join(lines + tail)
 
 
 def answer_line(t: Translator, invitation: Invitation) -> str:
@@ -119,6 +154,7 @@ def calendar(core: Core, event: Event, t: Translator) -> bytes:
         location=event.place or "",
         description=description(event, t, default),
         geo=geo,
+        sequence=event.version - 1,  # each change of time or place is a new version
     )
     return calendar_file(entry, core.settings.tz, core.clock.now())
 
@@ -282,6 +318,8 @@ async def render_proposed(
         return None
     proposal, event = found
     assert event.starts_at is not None
+    if event.status != EventStatus.PUBLISHED or event.starts_at <= core.clock.now():
+        return None  # cancelled or begun: nothing left to decide
     text = t._(
         "💡 Topic proposed for the assembly {title} ({date}):\n{text}",
         title=title(event, t, core.catalogs.default),

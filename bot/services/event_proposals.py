@@ -9,10 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import Core
 from bot.delivery import outbox
-from bot.models import Event, EventKind, Proposal, ProposalStatus, Resident, Role
+from bot.models import EventKind, Proposal, ProposalStatus, Resident, Role
 from bot.services import DomainError, audiences
 from bot.services.event_rsvp import open_invitation
-from bot.services.events import MAX_AGENDA_ITEM, lock, text
+from bot.services.events import MAX_AGENDA_ITEM, authorise, lock, open_event, text
 
 PROPOSED, DECIDED = "event_proposal", "event_proposal_decided"
 MAX_PROPOSAL = MAX_AGENDA_ITEM  # it becomes an agenda item as written
@@ -98,20 +98,21 @@ async def _draft(session: AsyncSession, resident_id: int) -> Proposal:
     return proposal
 
 
-async def decide(core: Core, proposal_id: int, approve: bool) -> Proposal:
+async def decide(core: Core, proposal_id: int, approve: bool, operator_id: int) -> Proposal:
     """An operator's decision; an approved topic joins the agenda. Decided once only."""
     now = core.clock.now()
     async with core.db.session.begin() as session:
+        await authorise(session, operator_id)
         await lock(session, Proposal.status, proposal_id)
         proposal = await session.get(Proposal, proposal_id, populate_existing=True)
         if proposal is None or proposal.status != ProposalStatus.PENDING:
             raise AlreadyDecided(str(proposal_id))
+        # cancelled or begun: too late for its agenda, and for telling the proposer
+        event = await open_event(session, proposal.event_id, now)
         proposal.status = ProposalStatus.APPROVED if approve else ProposalStatus.DECLINED
         proposal.decided_at = now
         if approve:
-            await lock(session, Event.version, proposal.event_id)
-            event = await session.get(Event, proposal.event_id, populate_existing=True)
-            assert event is not None and proposal.text is not None
+            assert proposal.text is not None
             event.agenda = [*event.agenda, proposal.text]
         await outbox.enqueue(
             session,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import Core
@@ -137,6 +137,42 @@ async def _next_in_line(session: AsyncSession, event: Event) -> Invitation | Non
         .order_by(Invitation.answered_at, Invitation.id)
         .limit(1)
     )
+
+
+async def fill_free_places(core: Core) -> int:
+    """The scheduler's turn: give places freed without an answer (a resident who erased their
+    data with /delete takes their invitation along) to the first waiting. Returns how many
+    events had a place to give."""
+    now = core.clock.now()
+    someone_waits = exists().where(Invitation.event_id == Event.id, Invitation.waiting.is_(True))
+    placed = (
+        select(func.count())
+        .where(
+            Invitation.event_id == Event.id,
+            Invitation.answer == Answer.YES,
+            Invitation.waiting.is_(False),
+        )
+        .scalar_subquery()
+    )
+    async with core.db.session() as session:
+        short = list(
+            await session.scalars(
+                select(Event.id).where(
+                    Event.status == EventStatus.PUBLISHED,
+                    Event.starts_at > now,
+                    Event.capacity.is_not(None),
+                    someone_waits,
+                    placed < Event.capacity,
+                )
+            )
+        )
+    for event_id in short:
+        async with core.db.session.begin() as session:
+            await events.lock(session, Event.version, event_id)
+            event = await session.get(Event, event_id, populate_existing=True)
+            if event is not None and event.status == EventStatus.PUBLISHED:
+                await _promote(session, event, now)
+    return len(short)
 
 
 async def upcoming_for(core: Core, resident_id: int) -> list[tuple[Event, Invitation]]:

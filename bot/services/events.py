@@ -72,6 +72,10 @@ class NotStarted(DomainError):
     """Attendance is recorded once the event has begun."""
 
 
+class NotAllowed(DomainError):
+    """Not an operator (a forged button, or the role was taken away)."""
+
+
 @dataclass
 class Figures:
     yes: int = 0
@@ -108,6 +112,14 @@ async def lock(session: AsyncSession, column: InstrumentedAttribute[Any], row_id
     )
 
 
+async def authorise(session: AsyncSession, operator_id: int) -> None:
+    """Every operator action checks the role here, in its own transaction, besides the
+    handlers' check at the door: callback data is forgeable, and a role can be taken away."""
+    actor = await session.get(Resident, operator_id, populate_existing=True)
+    if actor is None or not actor.is_operator:
+        raise NotAllowed(str(operator_id))
+
+
 def ends_at(event: Event) -> datetime:
     assert event.starts_at is not None
     return event.starts_at + timedelta(minutes=event.duration_minutes)
@@ -132,7 +144,8 @@ def coming(event_id: int) -> Select[tuple[int]]:
     )
 
 
-async def _open(session: AsyncSession, event_id: int, now: datetime) -> Event:
+async def open_event(session: AsyncSession, event_id: int, now: datetime) -> Event:
+    """The event, locked, if it can still change: published and not begun."""
     await lock(session, Event.version, event_id)
     event = await session.get(Event, event_id, populate_existing=True)
     if event is None or event.status == EventStatus.DRAFT:
@@ -147,7 +160,8 @@ async def begin_edit(core: Core, event_id: int, operator_id: int, what: str) -> 
     if what not in ("time", "place"):
         raise BadValue(what)
     async with core.db.session.begin() as session:
-        event = await _open(session, event_id, core.clock.now())
+        await authorise(session, operator_id)
+        event = await open_event(session, event_id, core.clock.now())
         await _forget_edits(session, operator_id)  # one edit at a time: an abandoned one ends
         event.editing_by, event.editing_field = operator_id, what
         return event
@@ -172,20 +186,21 @@ async def _forget_edits(session: AsyncSession, operator_id: int) -> None:
     )
 
 
-async def move(core: Core, event_id: int, when: datetime) -> Event:
+async def move(core: Core, event_id: int, when: datetime, operator_id: int) -> Event:
     if when <= core.clock.now():
         raise NotInFuture(when.isoformat())
-    return await _edit(core, event_id, "time", starts_at=when)
+    return await _edit(core, event_id, operator_id, "time", starts_at=when)
 
 
-async def change_place(core: Core, event_id: int, place: str) -> Event:
-    return await _edit(core, event_id, "place", place=text(place, MAX_PLACE))
+async def change_place(core: Core, event_id: int, place: str, operator_id: int) -> Event:
+    return await _edit(core, event_id, operator_id, "place", place=text(place, MAX_PLACE))
 
 
-async def _edit(core: Core, event_id: int, what: str, **values: object) -> Event:
+async def _edit(core: Core, event_id: int, operator_id: int, what: str, **values: object) -> Event:
     now = core.clock.now()
     async with core.db.session.begin() as session:
-        event = await _open(session, event_id, now)
+        await authorise(session, operator_id)
+        event = await open_event(session, event_id, now)
         for name, value in values.items():
             setattr(event, name, value)
         event.version += 1
@@ -195,10 +210,11 @@ async def _edit(core: Core, event_id: int, what: str, **values: object) -> Event
         return event
 
 
-async def cancel(core: Core, event_id: int) -> Event:
+async def cancel(core: Core, event_id: int, operator_id: int) -> Event:
     now = core.clock.now()
     async with core.db.session.begin() as session:
-        event = await _open(session, event_id, now)
+        await authorise(session, operator_id)
+        event = await open_event(session, event_id, now)
         event.status, event.cancelled_at = EventStatus.CANCELLED, now
         event.editing_by, event.editing_field = None, None
         await _tell_coming(session, event, CANCELLED, f"{CANCELLED}:{event.id}:", now)
@@ -285,9 +301,10 @@ async def overview(core: Core) -> tuple[list[Summary], list[Summary]]:
         )
 
 
-async def detail(core: Core, event_id: int) -> Detail | None:
+async def detail(core: Core, event_id: int, operator_id: int) -> Detail | None:
     """An event with its figures and who answered what (those without an answer are counted)."""
     async with core.db.session() as session:
+        await authorise(session, operator_id)
         event = await session.get(Event, event_id)
         if event is None or event.status == EventStatus.DRAFT:
             return None
@@ -306,10 +323,11 @@ async def get(core: Core, event_id: int) -> Event | None:
         return await session.get(Event, event_id)
 
 
-async def attendance(core: Core, event_id: int) -> Detail:
+async def attendance(core: Core, event_id: int, operator_id: int) -> Detail:
     """Who may have come: everyone who answered Yes or Maybe, and anyone already ticked."""
     now = core.clock.now()
     async with core.db.session() as session:
+        await authorise(session, operator_id)
         event = await session.get(Event, event_id)
         if event is None or event.status != EventStatus.PUBLISHED or event.starts_at is None:
             raise UnknownEvent(str(event_id))
@@ -328,10 +346,11 @@ async def attendance(core: Core, event_id: int) -> Detail:
         return Detail(event, (await figures(session, [event_id]))[event_id], people)
 
 
-async def toggle_attendance(core: Core, event_id: int, resident_id: int) -> bool:
+async def toggle_attendance(core: Core, event_id: int, resident_id: int, operator_id: int) -> bool:
     """Tick (or untick) one invited resident as present; returns the new mark."""
     now = core.clock.now()
     async with core.db.session.begin() as session:
+        await authorise(session, operator_id)
         event = await session.get(Event, event_id)
         if event is None or event.status != EventStatus.PUBLISHED or event.starts_at is None:
             raise UnknownEvent(str(event_id))

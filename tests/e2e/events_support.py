@@ -50,7 +50,7 @@ async def published(
     if kind == EventKind.ASSEMBLY:
         await event_drafts.set_agenda(core, draft.id, "Pulizie\nParcheggio")
     await event_drafts.set_audience(core, draft.id, audience)
-    await event_drafts.publish(core, draft.id)
+    await event_drafts.publish(core, draft.id, author.id)
     found = await events.get(core, draft.id)
     assert found is not None
     return found

@@ -9,8 +9,15 @@ from sqlalchemy import select
 
 from bot.core import Core
 from bot.fakeapi import FakeBotAPI
-from bot.models import Delivery, Event, EventKind
-from bot.services import event_drafts, event_notices, events, residents
+from bot.models import Answer, Delivery, Event, EventKind
+from bot.services import (
+    event_drafts,
+    event_notices,
+    event_proposals,
+    event_rsvp,
+    events,
+    residents,
+)
 from tests.conftest import ROME
 from tests.e2e.events_support import (  # noqa: F401 - brisk_pacing is a fixture
     brisk_pacing,
@@ -203,6 +210,8 @@ async def test_moving_and_cancelling_tell_only_those_coming(
     await op.press(it._("✏️ Change time"))
     await op.send("domani alle sette")
     assert op.last.text == seen(it, DATE_HINT)
+    await op.send("oggi 9")  # it is 10:00: an event is not moved into the past
+    assert op.last.text == seen(it, PASSED)
     await op.send("6/12 18")
     assert op.last.text == seen(it, "Saved. Those who answered Yes or Maybe will be told.")
     new_time = "✏️ The time of this event has changed. Here are the new details:"
@@ -352,3 +361,96 @@ async def test_a_notice_can_go_to_those_coming_or_to_those_who_have_not_answered
         await op.press(it._("✅ Send now ({n})", n=1))
         await eventually(lambda r=reached, x=text: any(x in (m.text or "") for m in r.messages))
         assert not any(text in (m.text or "") for m in missed.messages)
+
+
+async def test_an_assembly_written_at_every_limit_still_fits_in_one_telegram_message(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    """Title, description, place and agenda at their limits, then more approved topics: the
+    preview, the invitation, the resident's /events and the operator's card stay within
+    Telegram's 4,096 characters (a longer text is refused and the invitation never arrives)."""
+    op = await operator(core, fake)
+    marco = await linked(core, fake, 5601, "it", "Marco Rossi")
+    amina = await linked(core, fake, 5602, "ar", "Amina Haddad")
+    crowd = [5700 + n for n in range(40)]  # long names, many answers: the operator's card
+    for telegram_id in crowd:
+        await linked(core, fake, telegram_id, "it", f"Maria Giovanna {telegram_id} " + "n" * 40)
+    it, ar = core.catalogs.translator("it"), core.catalogs.translator("ar")
+    await op.send("/newevent")
+    await op.press(it._("🏛 Tenant assembly"))
+    await op.send("Assemblea " + "t" * (events.MAX_TITLE - 10))
+    await op.send("Ordine del giorno lungo. " + "d" * (events.MAX_DESCRIPTION - 26) + "!")
+    await op.send("12 dicembre 18:30")
+    await op.press(event_notices.duration(it, 120))
+    await op.send("p" * events.MAX_PLACE)
+    await op.press(it._("Skip"))
+    await op.press(it._("No limit"))
+    items = [f"Punto {n} " + "a" * (events.MAX_AGENDA_ITEM - 9) for n in range(1, 16)]
+    await op.send("\n".join(items))
+    await op.press(it._("Everyone linked"))
+    assert (op.last.text or "").startswith(read(it._("<b>Preview of the invitation</b>")))
+    await op.press(it._("✅ Publish and invite ({n})", n=43))
+    async with core.db.session() as session:
+        event = await session.scalar(select(Event).order_by(Event.id.desc()).limit(1))
+    assert event is not None
+    for n in range(5):  # approved topics make the agenda longer still
+        proposal = await event_proposals.start(core, event.id, await resident_id(core, 5601))
+        await event_proposals.write(core, proposal.resident_id, f"Tema {n} " + "x" * 190)
+        await event_proposals.confirm(core, proposal.resident_id)
+        await event_proposals.decide(core, proposal.id, True, event.author_id)
+    for n, telegram_id in enumerate(crowd):
+        choice = (Answer.YES, Answer.MAYBE, Answer.NO)[n % 3]
+        await event_rsvp.answer(core, event.id, await resident_id(core, telegram_id), choice)
+
+    await eventually(lambda: invitations(marco, it, EventKind.ASSEMBLY))
+    await eventually(lambda: invitations(amina, ar, EventKind.ASSEMBLY))
+    invited = invitations(marco, it, EventKind.ASSEMBLY)[0]
+    assert "Assemblea ttt" in invited and "Ordine del giorno lungo." in invited
+    assert "• Punto 1 aaa" in invited
+    await marco.send("/events")
+    listing = marco.last.text or ""
+    assert listing.startswith("Assemblea ttt") and "• Punto 1 aaa" in listing
+    await op.send("/events")
+    await op.press(it._("Open #{id}", id=event.id))
+    detail = op.last.text or ""
+    assert detail.startswith("Assemblea ttt") and "Maria Giovanna 5700" in detail
+    assert "(+" in detail  # the names that do not fit are counted
+    assert fake.violations == []
+
+
+async def resident_id(core: Core, telegram_id: int) -> int:
+    found = await residents.find(core, telegram_id)
+    assert found is not None
+    return found.id
+
+
+async def test_attendance_reaches_everyone_coming_page_by_page(
+    harness: Harness, core: Core, fake: FakeBotAPI, clock
+):
+    """More people coming than one keyboard holds: the others are on the next page."""
+    op = await operator(core, fake)
+    it = core.catalogs.translator("it")
+    crowd = [5800 + n for n in range(70)]
+    for n, telegram_id in enumerate(crowd):
+        await linked(core, fake, telegram_id, "it", f"Persona {n:02d}")
+    event = await published(core, datetime(2026, 11, 25, 18, 0, tzinfo=ROME))
+    for n, telegram_id in enumerate(crowd):
+        choice = Answer.YES if n % 2 else Answer.MAYBE
+        await event_rsvp.answer(core, event.id, await resident_id(core, telegram_id), choice)
+    await settled(core)  # nothing in flight when the pinned clock jumps
+    clock.set(datetime(2026, 11, 25, 20, 0, tzinfo=ROME))
+    await op.send("/events")
+    await op.press(it._("Open #{id}", id=event.id))
+    await op.press(it._("📋 Attendance"))
+    shown = op.buttons
+    assert shown[0] == "⬜ Persona 00" and "⬜ Persona 59" in shown
+    assert "⬜ Persona 60" not in shown
+    following = it._("Names {first}–{last} ➡️", first=61, last=70)
+    assert shown[-1] == following
+    await op.press(following)
+    assert op.buttons[0] == "⬜ Persona 60" and op.buttons[9] == "⬜ Persona 69"
+    assert op.buttons[-1] == it._("⬅️ Names {first}–{last}", first=1, last=60)
+    await op.press("⬜ Persona 65")
+    assert "✅ Persona 65" in op.buttons  # still on the second page
+    assert (await invitation(core, event.id, 5865)).attended
+    assert read(it._("Came: {n}", n=1)) in (op.last.text or "")

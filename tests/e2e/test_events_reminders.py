@@ -97,7 +97,9 @@ async def test_reminders_come_once_each_at_the_right_local_time_and_stop_after_n
         await marco.press(it._("✅ Yes"), message_id=first.message_id)
         await amina.press(ar._("🤔 Maybe"), message_id=second.message_id)
     await anna.press(it._("❌ No"), message_id=anna.messages[0].message_id)
-    await events.cancel(core, cancelled.id)  # told to Marco and Amina, never reminded
+    await events.cancel(
+        core, cancelled.id, cancelled.author_id
+    )  # told to Marco and Amina, never reminded
 
     await move_clock(core, clock, before_day)
     await sweep(harness, core)
@@ -147,7 +149,9 @@ async def test_a_moved_event_is_reminded_at_its_new_time_and_a_stale_reminder_is
     assert await reminder_rows(core) == 1 and day_before(marco, it, "Festa", start) == []
     await move_clock(core, clock, datetime(2026, 11, 26, 23, 0, tzinfo=ROME))
     moved = datetime(2026, 11, 28, 20, 0, tzinfo=ROME)
-    await events.move(core, event.id, moved)  # the waiting reminder is for the old time
+    await events.move(
+        core, event.id, moved, event.author_id
+    )  # the waiting reminder is for the old time
     await move_clock(core, clock, datetime(2026, 11, 27, 9, 0, tzinfo=ROME))
     harness.app.sender.wake()
     await until_status(core, "skipped")  # rendered stale: dropped, not sent

@@ -3,6 +3,7 @@ the map pin, and topic proposals for an assembly's agenda with the operators' de
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime, timedelta
 
 from icalendar import Calendar
@@ -10,7 +11,8 @@ from sqlalchemy import select
 
 from bot.core import Core
 from bot.fakeapi import FakeBotAPI
-from bot.models import Answer, EventKind, Invitation, Proposal
+from bot.models import Answer, EventKind, Invitation, Proposal, Role
+from bot.services import event_rsvp, events, residents
 from tests.conftest import ROME
 from tests.e2e.events_support import (  # noqa: F401 - brisk_pacing is a fixture
     brisk_pacing,
@@ -215,3 +217,105 @@ async def test_a_topic_is_proposed_confirmed_and_decided_by_an_operator(
     assert amina.last.text == seen(ar, "Cancelled. Nothing was sent.")
     assert [k for k, _ in await kinds(core)].count("event_proposal") == 2
     assert event.agenda == ["Pulizie", "Parcheggio"]  # as published; the topic was added later
+
+
+def reads_right_to_left(text: str) -> bool:
+    """Telegram takes a message's direction from its first strong character (RLM counts)."""
+    for char in text:
+        direction = unicodedata.bidirectional(char)
+        if direction in ("R", "AL", "L"):
+            return direction != "L"
+    return False
+
+
+async def test_an_event_card_reads_right_to_left_in_arabic_even_with_an_italian_title(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    """The card starts with the operator's title, here only in Italian: the resident's
+    /events and an Arabic-speaking operator's card must still read right to left."""
+    await operator(core, fake)
+    amina = await linked(core, fake, 5501, "ar", "Amina Haddad")
+    yusuf = await linked(core, fake, 9002, "ar", "Yusuf Operatore")
+    await residents.set_role(core, 9002, Role.OPERATOR)
+    ar = core.catalogs.translator("ar")
+    event = await published(core, START)
+    await eventually(lambda: invitations(amina, ar))
+    assert reads_right_to_left(invitations(amina, ar)[0])
+    await amina.send("/events")
+    assert "Festa del cortile" in (amina.last.text or "")
+    assert reads_right_to_left(amina.last.text or "")
+    await yusuf.send("/events")
+    await yusuf.press(ar._("Open #{id}", id=event.id))
+    assert "Festa del cortile" in (yusuf.last.text or "")
+    assert reads_right_to_left(yusuf.last.text or "")
+
+
+async def test_a_place_freed_by_deleting_ones_data_goes_to_the_first_waiting(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    """/delete erases a chat without a tenant record, its invitation with it: the place it
+    held is given by the scheduler's sweep, and the one waiting is told."""
+    await operator(core, fake)
+    guest = await residents.touch(core, 5601, 5601, "it")
+    await residents.give_consent(core, guest.id, "Olena")
+    sara = await linked(core, fake, 5602, "es", "Sara Neri")
+    es = core.catalogs.translator("es")
+    event = await published(core, START, capacity=1, audience="role:resident")
+    await eventually(lambda: invitations(sara, es))
+    await event_rsvp.answer(core, event.id, guest.id, Answer.YES)
+    await sara.press(es._("✅ Yes"))
+    assert (await invitation(core, event.id, 5602)).waiting
+    await residents.forget(core, 5601)  # /delete
+    promoted = "🎉 A place is free for you: {title}, {when}. See you there!"
+    notice = seen(es, promoted, title="Festa del cortile", when=es.moment(START))
+    await eventually(lambda: notice in [m.text for m in sara.messages])
+    assert not (await invitation(core, event.id, 5602)).waiting
+    assert await event_rsvp.fill_free_places(core) == 0  # nothing more to give
+
+
+async def test_a_topic_is_not_decided_once_the_assembly_is_cancelled(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    """A proposal left pending when the assembly is cancelled: adding it to the agenda then
+    would tell the resident their topic is on the agenda of an assembly that will not be."""
+    op = await operator(core, fake)
+    amina = await linked(core, fake, 5701, "it", "Amina Haddad")
+    it = core.catalogs.translator("it")
+    event = await published(core, START, title="Assemblea", kind=EventKind.ASSEMBLY)
+    await eventually(lambda: invitations(amina, it, EventKind.ASSEMBLY))
+    await amina.press(it._("💡 Propose a topic for the agenda"))
+    await amina.send("Luce rotta in cantina")
+    await amina.press(it._("✅ Send"))
+    await eventually(lambda: it._("✅ Add to the agenda") in op.buttons)
+    await events.cancel(core, event.id, event.author_id)
+    await op.press(it._("✅ Add to the agenda"))
+    assert fake.callback_answers[-1].get("text") == read(
+        it._("This event can no longer be changed.")
+    )
+    await settled(core)
+    assert (await events.get(core, event.id)).agenda == ["Pulizie", "Parcheggio"]
+    approved = "✅ Your topic is on the agenda of {title}: {text}"
+    told = seen(it, approved, title="Assemblea", text="Luce rotta in cantina")
+    assert told not in [m.text for m in amina.messages]
+
+
+async def test_after_a_move_the_calendar_file_updates_the_entry_already_on_the_phone(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    """Same UID, new time: calendars take it as an update only with a higher SEQUENCE
+    (RFC 5545), else the phone keeps the old time and the resident comes at the wrong hour."""
+    await operator(core, fake)
+    li = await linked(core, fake, 5801, "zh", "Li Wei")
+    zh = core.catalogs.translator("zh")
+    event = await published(core, START)
+    await eventually(lambda: invitations(li, zh))
+    await li.press(zh._("✅ Yes"))
+    await li.press(zh._("📅 Add to calendar"), message_id=li.messages[0].message_id)
+    (before,) = Calendar.from_ical(li.last.document[1]).walk("VEVENT")
+    moved = START + timedelta(days=1, hours=1)
+    await events.move(core, event.id, moved, event.author_id)
+    await li.press(zh._("📅 Add to calendar"), message_id=li.messages[0].message_id)
+    (after,) = Calendar.from_ical(li.last.document[1]).walk("VEVENT")
+    assert str(after["uid"]) == str(before["uid"])
+    assert after.decoded("dtstart") == moved
+    assert int(after.get("sequence", 0)) > int(before.get("sequence", 0))

@@ -12,7 +12,14 @@ from sqlalchemy import func, select
 
 from bot.core import Core
 from bot.models import Answer, Delivery, Invitation, Resident, Role
-from bot.services import audiences, event_drafts, event_notices, event_rsvp, events
+from bot.services import (
+    audiences,
+    event_drafts,
+    event_notices,
+    event_proposals,
+    event_rsvp,
+    events,
+)
 from tests.conftest import ROME
 
 START = datetime(2026, 11, 27, 18, 0, tzinfo=ROME)
@@ -56,20 +63,20 @@ async def test_publishing_invites_the_whole_audience_in_one_go(core: Core):
     ids = await people(core, 400)
     draft = await event(core, ids[0])
     began = time.perf_counter()
-    assert await event_drafts.publish(core, draft.id) == 400
+    assert await event_drafts.publish(core, draft.id, ids[0]) == 400
     elapsed = time.perf_counter() - began
     assert await count(core, Invitation, Invitation.event_id == draft.id) == 400
     assert await count(core, Delivery, Delivery.kind == events.INVITATION) == 400
     assert elapsed < 2.0, elapsed  # two INSERT ... SELECT statements, not 800 round trips
     with pytest.raises(events.NotADraft):
-        await event_drafts.publish(core, draft.id)  # a second press invites nobody twice
+        await event_drafts.publish(core, draft.id, ids[0])  # a second press invites nobody twice
     assert await count(core, Delivery, Delivery.kind == events.INVITATION) == 400
 
 
 async def test_the_audience_segments_follow_the_answers(core: Core):
     ids = await people(core, 6)
     draft = await event(core, ids[0])
-    await event_drafts.publish(core, draft.id)
+    await event_drafts.publish(core, draft.id, ids[0])
     await event_rsvp.answer(core, draft.id, ids[1], Answer.YES)
     await event_rsvp.answer(core, draft.id, ids[2], Answer.MAYBE)
     await event_rsvp.answer(core, draft.id, ids[3], Answer.NO)
@@ -85,7 +92,7 @@ async def test_the_audience_segments_follow_the_answers(core: Core):
 async def test_concurrent_yes_answers_never_overfill_an_event(core: Core):
     ids = await people(core, 12)
     draft = await event(core, ids[0], capacity=3)
-    await event_drafts.publish(core, draft.id)
+    await event_drafts.publish(core, draft.id, ids[0])
     results = await asyncio.gather(
         *(event_rsvp.answer(core, draft.id, rid, Answer.YES) for rid in ids[1:])
     )
@@ -116,7 +123,7 @@ async def test_concurrent_yes_answers_never_overfill_an_event(core: Core):
 async def test_the_reminder_sweep_adds_each_reminder_once(core: Core, clock):
     ids = await people(core, 5)
     draft = await event(core, ids[0])
-    await event_drafts.publish(core, draft.id)
+    await event_drafts.publish(core, draft.id, ids[0])
     for rid in ids[1:4]:
         await event_rsvp.answer(core, draft.id, rid, Answer.YES)
     clock.set(START - timedelta(hours=20))  # after 18:00 the day before
@@ -134,12 +141,57 @@ async def test_the_reminder_sweep_adds_each_reminder_once(core: Core, clock):
 async def test_an_operator_edits_one_event_at_a_time(core: Core):
     ids = await people(core, 2)
     first = await event(core, ids[0])
-    await event_drafts.publish(core, first.id)  # a new draft drops an unpublished one
+    await event_drafts.publish(core, first.id, ids[0])  # a new draft drops an unpublished one
     second = await event(core, ids[0])
-    await event_drafts.publish(core, second.id)
+    await event_drafts.publish(core, second.id, ids[0])
     await events.begin_edit(core, second.id, ids[0], "place")
     await events.begin_edit(core, first.id, ids[0], "time")  # the first edit was abandoned
     editing = await events.editing(core, ids[0])
     assert editing is not None and (editing.id, editing.editing_field) == (first.id, "time")
     await events.stop_editing(core, ids[0])
     assert await events.editing(core, ids[0]) is None
+
+
+async def test_operator_services_refuse_anyone_but_an_operator(core: Core, clock):
+    """The handlers check the role, and so do the services: callback data is forgeable, a
+    role can be taken away between two presses, and a new entry point may forget the door."""
+    ids = await people(core, 3)
+    operator, resident = ids[0], ids[1]
+    draft = await event(core, operator)
+    with pytest.raises(events.NotAllowed):
+        await event_drafts.publish(core, draft.id, resident)
+    await event_drafts.publish(core, draft.id, operator)
+    await event_rsvp.answer(core, draft.id, resident, Answer.YES)
+    refused = [
+        events.cancel(core, draft.id, resident),
+        events.move(core, draft.id, START + timedelta(days=1), resident),
+        events.change_place(core, draft.id, "Altrove", resident),
+        events.begin_edit(core, draft.id, resident, "place"),
+        events.detail(core, draft.id, resident),
+        event_drafts.new_draft(core, resident, event_notices.EventKind.SOCIAL),
+    ]
+    for call in refused:
+        with pytest.raises(events.NotAllowed):
+            await call
+    clock.set(START + timedelta(minutes=5))  # started: attendance is open
+    with pytest.raises(events.NotAllowed):
+        await events.attendance(core, draft.id, resident)
+    with pytest.raises(events.NotAllowed):
+        await events.toggle_attendance(core, draft.id, resident, resident)
+    found = await events.get(core, draft.id)
+    assert found is not None and found.status.value == "published" and found.place == "Cortile"
+    assert not (await events.attendance(core, draft.id, operator)).figures.attended
+
+    assembly = await event_drafts.new_draft(core, operator, event_notices.EventKind.ASSEMBLY)
+    await event_drafts.set_title(core, assembly.id, "Assemblea")
+    await event_drafts.set_start(core, assembly.id, START + timedelta(days=2))
+    await event_drafts.set_place(core, assembly.id, "Sala")
+    await event_drafts.set_audience(core, assembly.id, "linked")
+    await event_drafts.publish(core, assembly.id, operator)
+    proposal = await event_proposals.start(core, assembly.id, resident)
+    await event_proposals.write(core, resident, "Le luci")
+    await event_proposals.confirm(core, resident)
+    with pytest.raises(events.NotAllowed):
+        await event_proposals.decide(core, proposal.id, True, resident)
+    decided = await event_proposals.decide(core, proposal.id, True, operator)
+    assert decided.status.value == "approved"

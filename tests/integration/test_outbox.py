@@ -10,6 +10,7 @@ from bot.core import Core
 from bot.delivery import outbox
 from bot.fakeapi import FakeBotAPI
 from bot.models import Delivery, DeliveryStatus, Resident
+from bot.services import residents
 from tests.conftest import ROME
 from tests.support import linked
 
@@ -118,3 +119,27 @@ async def test_always_on_kinds_are_enqueued_as_urgent(core: Core, fake: FakeBotA
         rows = await session.execute(select(Delivery.kind, Delivery.urgent))
         urgent = {kind: flag for kind, flag in rows}
     assert urgent == {broadcasts.REPORT: True, "broadcast": False, plans.ALERT: True}
+
+
+async def test_outcomes_are_written_even_if_a_row_went_with_a_deleted_chat(
+    core: Core, fake: FakeBotAPI
+):
+    """/delete erases a chat without a tenant record, and its deliveries with it, perhaps
+    while one is in flight: the batch of outcomes must still be written (a failing batch is
+    retried for ever, the other rows stay 'sending' and go out twice after the lease)."""
+    await linked(core, fake, 1, "it")
+    guest = await residents.touch(core, 2, 2, "it")
+    await residents.give_consent(core, guest.id, "Olena")
+    first, second = await resident_ids(core)
+    await enqueue(core, first, "k1")
+    await enqueue(core, second, "k2")
+    claimed = await outbox.claim(core, 10)
+    assert len(claimed) == 2
+    await residents.forget(core, 2)  # the guest's row is gone
+    now = core.clock.now()
+    await outbox.record(
+        core, [outbox.Outcome(row.id, DeliveryStatus.SENT, 1, now, sent_at=now) for row in claimed]
+    )
+    async with core.db.session() as session:
+        statuses = list(await session.scalars(select(Delivery.status)))
+    assert statuses == [DeliveryStatus.SENT]

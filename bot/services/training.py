@@ -480,15 +480,19 @@ async def plan_reminders(core: Core) -> int:
 
 async def before_merge(core: Core, session: AsyncSession, chat_id: int, record_id: int) -> None:
     """A chat signed up before linking, and its tenant record holds a sign-up for the same
-    course: keep the earlier one, so the merge does not break the one-per-course rule."""
+    course: keep one, so the merge does not break the one-per-course rule. A current sign-up
+    (a place, an offer, the list, completed) wins over one that ended (withdrawn, declined...),
+    else the earlier wins: nobody loses a place to an old withdrawal."""
     now = core.clock.now()
-    pairs = await session.execute(
-        select(Enrollment.course_id, Enrollment.id, Enrollment.status)
+    rows = await session.execute(
+        select(Enrollment.course_id, Enrollment.id, Enrollment.status, Enrollment.signed_up_at)
         .where(Enrollment.resident_id.in_([chat_id, record_id]))
-        .order_by(Enrollment.course_id, Enrollment.signed_up_at, Enrollment.id)
+        .order_by(Enrollment.id)
     )
+    current = (*ACTIVE, S.COMPLETED)
+    pairs = sorted(rows, key=lambda r: (r[0], EnrollmentStatus(r[2]) not in current, r[3], r[1]))
     seen: set[int] = set()
-    for course_id, enrollment_id, status in pairs:
+    for course_id, enrollment_id, status, _ in pairs:
         if course_id not in seen:
             seen.add(course_id)
             continue

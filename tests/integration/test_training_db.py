@@ -161,6 +161,27 @@ async def test_a_merge_that_frees_a_place_offers_it(core: Core, clock):
     assert await statuses(core, cooking.id) == [("Omar (record)", "enrolled"), ("Next", "offered")]
 
 
+async def test_a_merge_keeps_the_place_over_an_old_withdrawal(core: Core, clock):
+    """The record withdrew long ago (older phone); the new chat has the place: it stays."""
+    cooking = await course(core, capacity=1, allow_unlinked=True)
+    record = await residents.add_record(core, "A103", "Amina Haddad", "A")
+    await residents.give_consent(core, record.id, None)
+    old = await training.sign_up(core, record.id, cooking.id, intake("Amina (record)"))
+    await training.withdraw(core, record.id, old.enrollment.id)
+    clock.set(datetime(2026, 11, 26, 10, 0, tzinfo=ROME))
+    chat = await residents.touch(core, 8201, 8201, "ar")
+    await residents.give_consent(core, chat.id, "Amina")
+    await training.sign_up(core, chat.id, cooking.id, intake("Amina (chat)"))
+    waiting = await person(core, 8202, "Next")
+    await training.sign_up(core, waiting, cooking.id, intake("Next"))
+    issued = await linking.issue(core, "A103")
+
+    await linking.redeem(core, chat.id, 8201, issued.code)
+
+    assert await statuses(core, cooking.id) == [("Amina (chat)", "enrolled"), ("Next", "waiting")]
+    assert [m.enrollment.name for m in await training.mine(core, record.id)] == ["Amina (chat)"]
+
+
 async def test_broadcast_audiences_per_course(core: Core):
     cooking = await course(core, capacity=1)
     a, b = await person(core, 400, "Anna"), await person(core, 401, "Bilal")

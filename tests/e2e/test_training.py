@@ -346,6 +346,22 @@ async def test_a_place_freed_by_deleting_ones_data_is_offered_by_the_sweep(
     assert await enrollment_statuses(core) == {"Sara Neri": "offered"}
 
 
+async def test_a_linked_resident_who_deletes_their_data_leaves_the_course(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    cooking = await course(core, capacity=1)
+    marco = await linked(core, fake, 5511, "it", "Marco Rossi")
+    await training.sign_up(core, await _id(core, 5511), cooking.id, intake("Marco Rossi"))
+    waiting = await linked(core, fake, 5512, "it", "Sara Neri")
+    await training.sign_up(core, await _id(core, 5512), cooking.id, intake("Sara Neri"))
+    it = core.catalogs.translator("it")
+    await marco.send("/delete")
+    await marco.press(it._("🗑 Yes, delete"))
+    # the tenant record stays with the office, but not the phone and answers of the sign-up
+    await eventually(lambda: it._("✅ Yes, I take it") in waiting.buttons)
+    assert await enrollment_statuses(core) == {"Sara Neri": "offered"}
+
+
 async def test_no_sign_up_before_the_privacy_notice(harness: Harness, core: Core, fake: FakeBotAPI):
     open_to_all = await course(core, capacity=1, allow_unlinked=True)
     stranger = fake.user(5601, first_name="Ali", language_code="it")

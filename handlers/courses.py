@@ -48,6 +48,7 @@ KIND = "course"
 FORM = "course:form"
 END = ConversationHandler.END
 PRIVATE = filters.ChatType.PRIVATE
+ID = r"\d{1,9}"  # a row id in callback data; longer is forged and would overflow the column
 TYPED = PRIVATE & filters.TEXT & ~filters.COMMAND
 FIELDS = training.COURSE_FIELDS
 QUESTIONS = {
@@ -499,7 +500,7 @@ def handlers() -> list[BaseHandler[Update, BotContext, object]]:
     form = ConversationHandler(
         entry_points=[
             CommandHandler("newcourse", new_course, filters=PRIVATE),
-            on(r"ef:\d+:\w+", edit_field),
+            on(rf"ef:{ID}:\w+", edit_field),
         ],
         states={FORM: [MessageHandler(TYPED, typed), on("ul:[yn]", unlinked), on("back", back)]},
         fallbacks=[on("cancel", cancel), CommandHandler("cancel", cancel, filters=PRIVATE)],
@@ -510,16 +511,16 @@ def handlers() -> list[BaseHandler[Update, BotContext, object]]:
     return [
         form,
         CommandHandler("courses", listing, filters=PRIVATE),
-        on(r"open:\d+", open_course),
-        on(r"cap:\d+:[+-]", capacity),
-        on(r"st:\d+:(open|closed)", set_status),
-        on(r"ed:\d+", choose_field),
-        on(r"ros:\d+", roster),
-        on(r"p:\d+", person),
-        on(r"drop:\d+", ask_drop),
-        on(r"(done|dropy):\d+", outcome),
+        on(rf"open:{ID}", open_course),
+        on(rf"cap:{ID}:[+-]", capacity),
+        on(rf"st:{ID}:(open|closed)", set_status),
+        on(rf"ed:{ID}", choose_field),
+        on(rf"ros:{ID}", roster),
+        on(rf"p:{ID}", person),
+        on(rf"drop:{ID}", ask_drop),
+        on(rf"(done|dropy):{ID}", outcome),
         on("no", nothing),
-        on(r"mv:\d+", ask_move),
-        on(r"mvto:\d+:\d+", move),
-        on(r"csv:(\d+|all)", export),
+        on(rf"mv:{ID}", ask_move),
+        on(rf"mvto:{ID}:{ID}", move),
+        on(rf"csv:({ID}|all)", export),
     ]

@@ -66,6 +66,7 @@ EDITABLE = {  # the answers one can change from the summary
 }
 END = ConversationHandler.END
 PRIVATE = filters.ChatType.PRIVATE
+ID = r"\d{1,9}"  # a row id in callback data; longer is forged and would overflow the column
 TYPED = PRIVATE & filters.TEXT & ~filters.COMMAND
 LIST_BUDGET = 3500  # characters of course cards in one message (Telegram takes 4096)
 
@@ -630,7 +631,7 @@ def handlers() -> list[BaseHandler[Update, BotContext, object]]:
     nav = [on("back", back)]
     conversation = ConversationHandler(
         entry_points=[
-            on(r"sign:\d+", begin),
+            on(rf"sign:{ID}", begin),
             CommandHandler("training", command, filters=PRIVATE),
         ],
         states={
@@ -651,8 +652,8 @@ def handlers() -> list[BaseHandler[Update, BotContext, object]]:
     return [
         conversation,
         on("mine", my_sign_ups),
-        on(r"wd:\d+", ask_withdraw),
-        on(r"wdy:\d+", withdraw),
+        on(rf"wd:{ID}", ask_withdraw),
+        on(rf"wdy:{ID}", withdraw),
         on("wdn", keep),
-        on(r"of:\d+:[yn]", offer_answer),
+        on(rf"of:{ID}:[yn]", offer_answer),
     ]

@@ -296,3 +296,31 @@ async def test_operators_write_to_those_enrolled_in_a_course(
     await op.press("Cucina professionale")
     await op.send("Domani vi chiamiamo")
     assert read(it._("Recipients: {n}", n=1)) in (op.last.text or "")
+
+
+async def test_forged_ids_too_long_for_the_database_are_refused_like_old_buttons(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    it = core.catalogs.translator("it")
+    cooking = await course(core, capacity=1)
+    op = await operator(core, fake)
+    marco = await linked(core, fake, 5601, "it", "Marco Rossi")
+    await marco.send("/training")
+    await op.send("/courses")
+    huge = "9" * 20  # fits in 64 bytes of callback data, not in an integer column
+    for user, forged in (
+        (marco, f"tr:sign:{huge}"),
+        (marco, f"tr:wd:{huge}"),
+        (marco, f"tr:wdy:{huge}"),
+        (marco, f"tr:of:{huge}:y"),
+        (op, f"co:open:{huge}"),
+        (op, f"co:p:{huge}"),
+        (op, f"co:dropy:{huge}"),
+        (op, f"co:mvto:{huge}:{cooking.id}"),
+        (op, f"co:cap:{huge}:+"),
+    ):
+        await user.press_data(forged)
+        answers = fake.calls_to("answerCallbackQuery")
+        assert answers[-1].get("text") == it._(NOT_ACTIVE), forged
+    assert fake.unanswered_callback_queries == []
+    harness.check()  # no handler failed (an overflowing id used to raise in the database)

@@ -405,6 +405,19 @@ async def _next(
     return await ask(update, context, t, draft)
 
 
+async def _typed_nav(
+    update: Update, context: BotContext, t: Translator, resident: Resident, draft: TrainingDraft
+) -> str | int | None:
+    """Back or Cancel from the phone question's keyboard, which stays on screen after Back:
+    at any step they mean Back and Cancel, never a name, a note or a wrong answer."""
+    text = update.message.text if update.message else None
+    if text == t._("⬅️ Back"):
+        return await _back(update, context, t, resident, draft)
+    if text == t._("❌ Cancel"):
+        return await _cancel(update, context, t, resident)
+    return None
+
+
 async def _lost(update: Update, t: Translator) -> int:
     await show_menu(update, t, t._("This sign-up was closed. Send /training to start again."))
     return END
@@ -422,6 +435,8 @@ async def name_typed(update: Update, context: BotContext) -> str | int:
     if draft is None:
         return await _lost(update, t)
     assert update.message is not None and update.message.text is not None
+    if (moved := await _typed_nav(update, context, t, resident, draft)) is not None:
+        return moved
     if menu_action(context.core, update.message.text):  # a menu button, not a name
         return await typed_instead(update, context)
     name = training_forms.clean_name(update.message.text)
@@ -437,10 +452,8 @@ async def phone_given(update: Update, context: BotContext) -> str | int:
         return await _lost(update, t)
     message = update.message
     assert message is not None
-    if message.text == t._("⬅️ Back"):
-        return await _back(update, context, t, resident, draft)
-    if message.text == t._("❌ Cancel"):
-        return await _cancel(update, context, t, resident)
+    if (moved := await _typed_nav(update, context, t, resident, draft)) is not None:
+        return moved
     typed = message.contact.phone_number if message.contact else message.text or ""
     if menu_action(context.core, typed):
         return await typed_instead(update, context)
@@ -499,6 +512,8 @@ async def note_typed(update: Update, context: BotContext) -> str | int:
     if draft is None:
         return await _lost(update, t)
     assert update.message is not None and update.message.text is not None
+    if (moved := await _typed_nav(update, context, t, resident, draft)) is not None:
+        return moved
     if menu_action(context.core, update.message.text):
         return await typed_instead(update, context)
     note = " ".join(update.message.text.split())
@@ -521,9 +536,11 @@ async def skip(update: Update, context: BotContext) -> str | int:
 
 async def typed_instead(update: Update, context: BotContext) -> str | int:
     """Text where a button is expected: say so and ask again."""
-    _, t, draft = await _draft(update, context)
+    resident, t, draft = await _draft(update, context)
     if draft is None:
         return await _lost(update, t)
+    if (moved := await _typed_nav(update, context, t, resident, draft)) is not None:
+        return moved
     await reply(update, t._("Please answer with the buttons."))
     return await ask(update, context, t, draft)
 

@@ -443,3 +443,31 @@ async def test_many_long_courses_fit_in_one_list_and_all_can_be_chosen(
     signing_up = texts(marco)[-2]  # the course's card comes with the first question
     assert signing_up.startswith(seen(it, "Sign-up for <b>{course}</b>", course="Corso 11"))
     assert "Descrizione lunga." in signing_up
+
+
+async def test_the_phone_keyboard_left_on_screen_after_back_still_means_back_and_cancel(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    await course(core)
+    li = await linked(core, fake, 5951, "zh", "Li Wei")
+    zh = core.catalogs.translator("zh")
+    await li.send(zh._("📚 Training"))
+    await li.press("Cucina professionale")
+    await li.press(zh._("✅ Yes"))
+    await li.tap(zh._("⬅️ Back"))  # back to the name; the phone keyboard is still there
+    assert zh._("❌ Cancel") in li.keyboard
+    await li.tap(zh._("❌ Cancel"))  # not a name
+    assert li.last.text == seen(zh, "Cancelled. You are not signed up.")
+    assert zh._("📚 Training") in li.keyboard
+
+    await filled(core, li, zh, "Cucina professionale")  # up to the summary
+    await li.press(zh._("✏️ Edit"))
+    await li.press("📱 " + zh._("Phone"))
+    await li.tap(zh._("⬅️ Back"))  # back to the summary, the phone keyboard stays
+    await li.tap(zh._("⬅️ Back"))  # from the summary: the note question, not a hint
+    assert li.last.text == seen(
+        zh, "Anything to add about the work you look for? Write it, or tap Skip."
+    )
+    await li.tap(zh._("❌ Cancel"))  # not a note
+    assert li.last.text == seen(zh, "Cancelled. You are not signed up.")
+    assert await enrollment_statuses(core) == {}

@@ -203,8 +203,8 @@ async def test_the_csv_comes_as_a_file_in_chat(harness: Harness, core: Core, fak
     rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig")), delimiter=";"))
     assert content.startswith(b"\xef\xbb\xbf")
     assert [row[:5] for row in rows[1:]] == [
-        ["Cucina professionale", it._("enrolled"), "", "Persona 0", "+393331234567"],
-        ["Cucina professionale", it._("waiting"), "1", "Persona 1", "+393331234567"],
+        ["Cucina professionale", it._("enrolled"), "", "Persona 0", "'+393331234567"],
+        ["Cucina professionale", it._("waiting"), "1", "Persona 1", "'+393331234567"],
     ]
     await op.send("/courses")
     await op.press(it._("📄 Export all (CSV)"))

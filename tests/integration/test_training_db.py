@@ -206,7 +206,17 @@ async def test_the_csv_export_opens_in_italian_excel(core: Core):
     a, b = await person(core, 500, "Anna"), await person(core, 501, "Bilal")
     await training.sign_up(core, a, cooking.id, intake("Anna"))
     await training.sign_up(
-        core, b, cooking.id, training.Form("Bilal", "+212612345678", ["evening"], "none", "any")
+        core,
+        b,
+        cooking.id,
+        training.Form(
+            '=HYPERLINK("http://x.example";"Bilal")',  # typed by a resident as their name
+            "+212612345678",
+            ["evening"],
+            "none",
+            "any",
+            "@SUM(1+1) anni in cucina",
+        ),
     )
     rows = rows_of(await notices.export_csv(core, cooking.id))
     it = core.catalogs.translator("it")
@@ -216,7 +226,7 @@ async def test_the_csv_export_opens_in_italian_excel(core: Core):
         it._("enrolled"),
         "",
         "Anna",
-        "+393331234567",
+        "'+393331234567",  # text for Excel: not 3,93E+11, not a formula
         "T500",
         "B",
         it._("Mornings"),
@@ -226,7 +236,14 @@ async def test_the_csv_export_opens_in_italian_excel(core: Core):
         "25/11/2026 10:00",
         "25/11/2026 10:00",
     ]
-    assert rows[2][:5] == ["Cucina; base", it._("waiting"), "1", "Bilal", "+212612345678"]
+    assert rows[2][:5] == [
+        "Cucina; base",
+        it._("waiting"),
+        "1",
+        """'=HYPERLINK("http://x.example";"Bilal")""",  # shown as typed, never run
+        "'+212612345678",
+    ]
+    assert rows[2][10] == "'@SUM(1+1) anni in cucina"
     assert rows[2][-1] == ""
 
 

@@ -16,6 +16,7 @@ stateDiagram-v2
     EDIT --> PHONE: a field (its question, then straight back to CONFIRM)
     CONFIRM --> [*]: Confirm (enrolled, or number N on the list)
     NAME --> [*]: Cancel (any step, or /cancel); Back goes one step back
+    NAME --> [*]: another menu button (the answers wait; Training resumes them)
 ```
 """
 
@@ -41,6 +42,7 @@ from bot.services.training_forms import AVAILABILITY, SCHOOLING, WORK
 from handlers.common import (
     INACTIVE,
     BotContext,
+    MenuButton,
     answer_query,
     buttons,
     callback_parts,
@@ -438,7 +440,7 @@ async def name_typed(update: Update, context: BotContext) -> str | int:
     if (moved := await _typed_nav(update, context, t, resident, draft)) is not None:
         return moved
     if menu_action(context.core, update.message.text):  # a menu button, not a name
-        return await typed_instead(update, context)
+        return await left_for_menu(update, context)
     name = training_forms.clean_name(update.message.text)
     if name is None:
         await reply(update, t._("Please write your name and surname, in letters."))
@@ -456,7 +458,7 @@ async def phone_given(update: Update, context: BotContext) -> str | int:
         return moved
     typed = message.contact.phone_number if message.contact else message.text or ""
     if menu_action(context.core, typed):
-        return await typed_instead(update, context)
+        return await left_for_menu(update, context)
     phone = training_forms.normalize_phone(typed)
     if phone is None:
         await reply(
@@ -515,7 +517,7 @@ async def note_typed(update: Update, context: BotContext) -> str | int:
     if (moved := await _typed_nav(update, context, t, resident, draft)) is not None:
         return moved
     if menu_action(context.core, update.message.text):
-        return await typed_instead(update, context)
+        return await left_for_menu(update, context)
     note = " ".join(update.message.text.split())
     if len(note) > training_forms.MAX_NOTE:
         await reply(
@@ -541,8 +543,20 @@ async def typed_instead(update: Update, context: BotContext) -> str | int:
         return await _lost(update, t)
     if (moved := await _typed_nav(update, context, t, resident, draft)) is not None:
         return moved
+    assert update.message is not None
+    if menu_action(context.core, update.message.text or ""):
+        return await left_for_menu(update, context)
     await reply(update, t._("Please answer with the buttons."))
     return await ask(update, context, t, draft)
+
+
+async def left_for_menu(update: Update, context: BotContext) -> int:
+    """Another menu button in the middle of the form: it does what it says, and the form waits
+    with its answers (Training or /training picks it up at the same question)."""
+    from handlers import menu  # menu imports this module
+
+    await menu.chosen(update, context)
+    return END
 
 
 async def edit(update: Update, context: BotContext) -> str | int:
@@ -650,6 +664,7 @@ def handlers() -> list[BaseHandler[Update, BotContext, object]]:
         entry_points=[
             on(rf"sign:{ID}", begin),
             CommandHandler("training", command, filters=PRIVATE),
+            MessageHandler(TYPED & MenuButton("training"), command),  # resumes a waiting form
         ],
         states={
             NAME: [on("name:ok", name_ok), MessageHandler(TYPED, name_typed), *nav],

@@ -471,3 +471,31 @@ async def test_the_phone_keyboard_left_on_screen_after_back_still_means_back_and
     await li.tap(zh._("❌ Cancel"))  # not a note
     assert li.last.text == seen(zh, "Cancelled. You are not signed up.")
     assert await enrollment_statuses(core) == {}
+
+
+async def test_another_menu_button_mid_form_works_and_training_resumes_the_form(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    await course(core)
+    amina = await linked(core, fake, 5961, "ar", "Amina Haddad")
+    ar = core.catalogs.translator("ar")
+    await amina.send(ar._("📚 Training"))
+    await amina.press("Cucina professionale")
+    await amina.press(ar._("✅ Yes"))
+    await amina.send_contact("+39 333 123 4567")
+    assert amina.last.text == seen(ar, "When can you come? Tap all that fit, then Done.")
+    await amina.send(ar._("❓ Help"))  # the menu stays on screen during the form
+    help_text = amina.last.text or ""
+    assert seen(ar, "/training – job-training courses: sign up, see your place") in help_text
+    assert seen(ar, "Please answer with the buttons.") not in texts(amina)
+    await amina.send(ar._("📚 Training"))  # the form waited, at the same question
+    assert texts(amina)[-2] == seen(ar, "Let's go on with your sign-up where you left off.")
+    assert amina.last.text == seen(ar, "When can you come? Tap all that fit, then Done.")
+    await amina.press("⬜ " + ar._("Evenings"))
+    await amina.press(ar._("Done"))
+    await amina.press(ar._("Primary school"))
+    await amina.press(ar._("Any work"))
+    await amina.press(ar._("Skip"))
+    await amina.press(ar._("✅ Confirm"))
+    assert await enrollment_statuses(core) == {"Amina Haddad": "enrolled"}
+    assert fake.unanswered_callback_queries == []

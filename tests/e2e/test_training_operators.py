@@ -128,6 +128,19 @@ async def test_the_figures_capacity_closing_and_the_lists(
         )
     ) in (op.last.text or "")
 
+    await op.press(it._("➖ 1 place"))  # back to one place: nobody loses theirs
+    assert fake.calls_to("answerCallbackQuery")[-1].get("text") == it._("Places: {n}", n=1)
+    await op.press(it._("➖ 1 place"))
+    answer = fake.calls_to("answerCallbackQuery")[-1].get("text")
+    assert answer == it._("A course needs at least one place.")
+    assert (await training.view(core, cooking.id)).course.capacity == 1
+    assert await enrollment_statuses(core) == {
+        "Persona 0": "enrolled",
+        "Persona 1": "offered",
+        "Persona 2": "waiting",
+    }
+    await op.press(it._("➕ 1 place"))
+
     # the list with contact details, a participant completed, one removed, one moved
     await op.press(it._("👥 People"))
     listing = op.last.text or ""
@@ -227,6 +240,14 @@ async def test_residents_cannot_act_as_operators_or_on_someone_elses_sign_up(
         assert bilal.last.text == unknown
     before = len(bilal.messages)
     for forged in (
+        f"co:open:{cooking.id}",
+        f"co:ros:{cooking.id}",  # the list with phone numbers
+        f"co:p:{anna_row}",  # one person's card
+        f"co:ed:{cooking.id}",
+        f"co:ef:{cooking.id}:capacity",
+        f"co:done:{anna_row}",
+        f"co:drop:{anna_row}",
+        f"co:mv:{anna_row}",
         f"co:cap:{cooking.id}:+",
         f"co:st:{cooking.id}:closed",
         f"co:dropy:{anna_row}",
@@ -240,6 +261,7 @@ async def test_residents_cannot_act_as_operators_or_on_someone_elses_sign_up(
         answers = fake.calls_to("answerCallbackQuery")
         assert answers[-1].get("text") == it._(NOT_ACTIVE), forged
     assert len(bilal.messages) == before  # nothing shown, nothing sent
+    assert "+393331234567" not in " ".join(texts(bilal))
     assert (await training.view(core, cooking.id)).course.capacity == 1
     assert await enrollment_statuses(core) == {"Anna Bianchi": "enrolled"}
 

@@ -28,6 +28,7 @@ from bot.models import (
     EnrollmentEvent,
     EnrollmentStatus,
     Resident,
+    TrainingDraft,
 )
 from bot.services import DomainError
 
@@ -484,6 +485,16 @@ async def before_merge(core: Core, session: AsyncSession, chat_id: int, record_i
     (a place, an offer, the list, completed) wins over one that ended (withdrawn, declined...),
     else the earlier wins: nobody loses a place to an old withdrawal."""
     now = core.clock.now()
+    # An unfinished form: the chat's is the live one; an old phone's of the same kind would
+    # collide with it (one per person and kind) and make the link fail.
+    await session.execute(
+        delete(TrainingDraft).where(
+            TrainingDraft.resident_id == record_id,
+            TrainingDraft.kind.in_(
+                select(TrainingDraft.kind).where(TrainingDraft.resident_id == chat_id)
+            ),
+        )
+    )
     rows = await session.execute(
         select(Enrollment.course_id, Enrollment.id, Enrollment.status, Enrollment.signed_up_at)
         .where(Enrollment.resident_id.in_([chat_id, record_id]))

@@ -19,7 +19,7 @@ from bot.clock import Clock
 from bot.config import ConfigError, Settings
 from bot.core import Core
 from bot.models import Delivery, Enrollment, EnrollmentStatus, Resident
-from bot.services import audiences, linking, residents, training
+from bot.services import audiences, linking, residents, training, training_forms
 from bot.services import training_notices as notices
 from tests.conftest import ROME
 from tests.support import course, intake
@@ -180,6 +180,23 @@ async def test_a_merge_keeps_the_place_over_an_old_withdrawal(core: Core, clock)
 
     assert await statuses(core, cooking.id) == [("Amina (chat)", "enrolled"), ("Next", "waiting")]
     assert [m.enrollment.name for m in await training.mine(core, record.id)] == ["Amina (chat)"]
+
+
+async def test_a_chat_in_the_middle_of_a_form_links_to_a_record_with_an_old_form(core: Core):
+    cooking = await course(core, capacity=1, allow_unlinked=True)
+    record = await residents.add_record(core, "A104", "Amina Haddad", "A")
+    await residents.give_consent(core, record.id, None)
+    await training_forms.save(core, record.id, "signup", "phone", course_id=cooking.id, name="Old")
+    chat = await residents.touch(core, 8301, 8301, "ar")
+    await residents.give_consent(core, chat.id, "Amina")
+    await training_forms.save(core, chat.id, "signup", "work", course_id=cooking.id, name="New")
+    issued = await linking.issue(core, "A104")
+
+    result = await linking.redeem(core, chat.id, 8301, issued.code)
+
+    assert result.outcome == linking.Outcome.LINKED
+    draft = await training_forms.draft(core, record.id, "signup")
+    assert draft is not None and (draft.step, draft.data["name"]) == ("work", "New")
 
 
 async def test_broadcast_audiences_per_course(core: Core):

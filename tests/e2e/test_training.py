@@ -5,8 +5,10 @@ expired) sent through the delivery path and the scheduler's sweep."""
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.core import Core
@@ -29,6 +31,15 @@ from tests.support import (
 )
 
 START = COURSE_START
+
+
+@pytest.fixture(autouse=True)
+def every_press_answered(fake: FakeBotAPI) -> Iterator[None]:
+    """No button press may leave the resident's or operator's client spinning."""
+    yield
+    assert fake.unanswered_callback_queries == []
+
+
 OFFER = (
     "🎉 A place is free for you in <b>{course}</b>: do you take it?\nPlease answer by {deadline}."
 )

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from datetime import datetime
+
+import pytest
 
 from bot.core import Core
 from bot.fakeapi import FakeBotAPI
@@ -30,6 +33,13 @@ from tests.support import (
 )
 
 NOT_ACTIVE = "This button is no longer active."
+
+
+@pytest.fixture(autouse=True)
+def every_press_answered(fake: FakeBotAPI) -> Iterator[None]:
+    """No button press may leave the resident's or operator's client spinning."""
+    yield
+    assert fake.unanswered_callback_queries == []
 
 
 async def operator(core: Core, fake: FakeBotAPI, user_id: int = 9001):

@@ -30,6 +30,8 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # Order matters within the group: conversations first, the catch-alls last.
     application.add_handler(onboarding.handler())
     modules = (language, privacy, operator, broadcast, event_new, event_admin, events)
-    modules += (training, courses, payments, plans)
+    # payments before training: its note step must see a menu button before the training
+    # form's entry point (the Training button) does.
+    modules += (payments, training, courses, plans)
     for module in (*modules, menu, fallback):
         application.add_handlers(module.handlers())

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from bot.core import Core
 from bot.fakeapi import FakeBotAPI
-from bot.models import Delivery, DeliveryStatus
+from bot.models import Delivery, DeliveryStatus, PlanAlert
 from bot.services import residents, training
 from tests.conftest import ROME
 from tests.support import (
@@ -25,6 +25,7 @@ from tests.support import (
     filled,
     intake,
     linked,
+    plan,
     read,
     seen,
     texts,
@@ -510,3 +511,19 @@ async def test_another_menu_button_mid_form_works_and_training_resumes_the_form(
     await amina.press(ar._("✅ Confirm"))
     assert await enrollment_statuses(core) == {"Amina Haddad": "enrolled"}
     assert fake.unanswered_callback_queries == []
+
+
+async def test_training_tapped_while_writing_a_note_for_the_office_ends_that_request(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    await course(core)
+    amina = await linked(core, fake, 5971, "it", "Amina Haddad")
+    await plan(core, "T5971", [(date(2026, 11, 5), 40000)])
+    it = core.catalogs.translator("it")
+    await amina.send("/payments")
+    await amina.press(it._("📞 I cannot pay / call me"))  # asks for an optional note
+    await amina.send(it._("📚 Training"))  # the menu, not a note
+    assert "Cucina professionale" in amina.buttons
+    await amina.send("grazie")  # later, not a note either
+    async with core.db.session() as session:
+        assert list(await session.scalars(select(PlanAlert))) == []

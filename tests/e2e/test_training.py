@@ -527,3 +527,26 @@ async def test_training_tapped_while_writing_a_note_for_the_office_ends_that_req
     await amina.send("grazie")  # later, not a note either
     async with core.db.session() as session:
         assert list(await session.scalars(select(PlanAlert))) == []
+
+
+async def test_after_a_restart_the_question_on_screen_still_answers(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    await course(core)
+    li = await linked(core, fake, 5981, "zh", "Li Wei")
+    zh = core.catalogs.translator("zh")
+    await li.send(zh._("📚 Training"))
+    await li.press("Cucina professionale")
+    await li.press(zh._("✅ Yes"))
+    await harness.restart()  # a deploy while the phone question is on screen
+    await li.send("12")  # the stored conversation takes the answer: a hint, not the menu
+    assert texts(li)[-2] == seen(
+        zh,
+        "This does not look like a phone number. Write it with digits only, for example 333 "
+        "123 4567, or +212 612 345 678 for a number from abroad.",
+    )
+    await li.send("333 123 4567")
+    await harness.restart()
+    await li.press("⬜ " + zh._("Mornings"))  # a button of the question shown before the restart
+    await li.press(zh._("Done"))
+    assert li.last.text == seen(zh, "What is the highest school you finished?")

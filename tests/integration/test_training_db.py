@@ -109,6 +109,17 @@ async def test_capacity_raised_offers_places_lowered_removes_nobody(core: Core):
     late = await person(core, 399, "Late")
     with pytest.raises(training.CourseClosed):
         await training.sign_up(core, late, cooking.id, intake("Late"))
+    await training.update_course(core, cooking.id, capacity=5)
+    first = (await training.mine(core, ids[0]))[0].enrollment.id
+    await training.withdraw(core, ids[0], first)
+    assert [s for _, s in await statuses(core, cooking.id)] == [
+        "withdrawn",
+        "offered",
+        "offered",
+        "waiting",  # closed: no offer, though places are free
+    ]
+    await training.update_course(core, cooking.id, status="open")
+    assert [s for _, s in await statuses(core, cooking.id)][-1] == "offered"
 
 
 async def test_a_sign_up_held_by_the_chat_and_by_the_record_keeps_the_earlier(core: Core, clock):

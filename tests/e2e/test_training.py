@@ -79,6 +79,8 @@ async def test_the_whole_form_in_italian_with_back_bad_numbers_edit_and_a_restar
         name="Marco Rossi",
     )
     assert marco.buttons == [it._("✅ Yes"), it._("⬅️ Back"), it._("❌ Cancel")]
+    await marco.send("333 123 4567")  # the phone number, one question early
+    assert texts(marco)[-2] == seen(it, "Please write your name and surname, in letters.")
     await marco.send("Marco Antonio Rossi")  # a typed name replaces the known one
     assert it._("📱 Share my phone number") in marco.keyboard
     for wrong in ("12345", "+39 12", "telefono"):

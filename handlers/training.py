@@ -15,7 +15,7 @@ stateDiagram-v2
     CONFIRM --> EDIT: Edit
     EDIT --> PHONE: a field (its question, then straight back to CONFIRM)
     CONFIRM --> [*]: Confirm (enrolled, or number N on the list)
-    NAME --> [*]: Cancel (any step, or /cancel); Back goes one step back
+    NAME --> [*]: Cancel (any step, or /cancel); Back goes one step back (once per question)
     NAME --> [*]: another menu button (the answers wait; Training resumes them)
 ```
 """
@@ -298,11 +298,11 @@ async def ask(update: Update, context: BotContext, t: Translator, draft: Trainin
 async def _ask_name(context: BotContext, t: Translator, draft: TrainingDraft) -> Question:
     name = draft.data.get("name")
     if not name:
-        return t._("Write your name and surname."), buttons(nav_row(t, "tr"))
+        return t._("Write your name and surname."), buttons(_nav(t, "name"))
     text = t._(
         "Is this your full name? <b>{name}</b>\nIf not, write your name and surname.", name=name
     )
-    return text, buttons([(t._("✅ Yes"), "tr:name:ok")], nav_row(t, "tr"))
+    return text, buttons([(t._("✅ Yes"), "tr:name:ok")], _nav(t, "name"))
 
 
 async def _ask_phone(context: BotContext, t: Translator, draft: TrainingDraft) -> Question:
@@ -322,22 +322,24 @@ async def _ask_availability(context: BotContext, t: Translator, draft: TrainingD
     return text, availability_buttons(t, draft.data.get("availability", []))
 
 
-def _choices(t: Translator, question: str, prefix: str, choices: dict[str, str]) -> Question:
+def _choices(
+    t: Translator, question: str, step: str, prefix: str, choices: dict[str, str]
+) -> Question:
     rows = [[(t._(label), f"tr:{prefix}:{code}")] for code, label in choices.items()]
-    return t._(question), buttons(*rows, nav_row(t, "tr"))
+    return t._(question), buttons(*rows, _nav(t, step))
 
 
 async def _ask_schooling(context: BotContext, t: Translator, draft: TrainingDraft) -> Question:
-    return _choices(t, N_("What is the highest school you finished?"), "sc", SCHOOLING)
+    return _choices(t, N_("What is the highest school you finished?"), "schooling", "sc", SCHOOLING)
 
 
 async def _ask_work(context: BotContext, t: Translator, draft: TrainingDraft) -> Question:
-    return _choices(t, N_("What kind of work are you looking for?"), "wk", WORK)
+    return _choices(t, N_("What kind of work are you looking for?"), "work", "wk", WORK)
 
 
 async def _ask_note(context: BotContext, t: Translator, draft: TrainingDraft) -> Question:
     text = t._("Anything to add about the work you look for? Write it, or tap Skip.")
-    return text, buttons([(t._("Skip"), "tr:skip")], nav_row(t, "tr"))
+    return text, buttons([(t._("Skip"), "tr:skip")], _nav(t, "note"))
 
 
 async def _ask_confirm(context: BotContext, t: Translator, draft: TrainingDraft) -> Question:
@@ -345,7 +347,7 @@ async def _ask_confirm(context: BotContext, t: Translator, draft: TrainingDraft)
     title = t._("Please check your sign-up for <b>{course}</b>:", course=course.title)
     text = f"{title}\n\n{notices.form_summary(t, draft.data)}"
     return text, buttons(
-        [(t._("✅ Confirm"), "tr:ok"), (t._("✏️ Edit"), "tr:edit")], nav_row(t, "tr")
+        [(t._("✅ Confirm"), "tr:ok"), (t._("✏️ Edit"), "tr:edit")], _nav(t, "confirm")
     )
 
 
@@ -353,7 +355,7 @@ async def _ask_edit(context: BotContext, t: Translator, draft: TrainingDraft) ->
     rows = [
         [(f"{icon} {t._(label)}", f"tr:ed:{field}")] for field, (icon, label) in EDITABLE.items()
     ]
-    return t._("What do you want to change?"), buttons(*rows, nav_row(t, "tr"))
+    return t._("What do you want to change?"), buttons(*rows, _nav(t, "edit"))
 
 
 QUESTIONS = {
@@ -373,7 +375,14 @@ def availability_buttons(t: Translator, chosen: list[str]) -> InlineKeyboardMark
         [(("☑️ " if code in chosen else "⬜ ") + t._(label), f"tr:av:{code}")]
         for code, label in AVAILABILITY.items()
     ]
-    return buttons(*rows, [(t._("Done"), "tr:av:done")], nav_row(t, "tr"))
+    return buttons(*rows, [(t._("Done"), "tr:av:done")], _nav(t, "availability"))
+
+
+def _nav(t: Translator, step: str) -> list[tuple[str, str]]:
+    """Back names the question it belongs to, so a second tap (or an older question's Back)
+    does not go back twice."""
+    back, cancel = nav_row(t, "tr")
+    return [(back[0], f"{back[1]}:{step}"), cancel]
 
 
 async def _live_draft(context: BotContext, resident: Resident) -> TrainingDraft | None:
@@ -584,6 +593,9 @@ async def back(update: Update, context: BotContext) -> str | int:
     resident, t, draft = await _draft(update, context)
     if draft is None:
         return await _lost(update, t)
+    pressed = callback_parts(update)[2:3]  # absent on buttons sent before steps were named
+    if pressed and pressed[0] != draft.step:
+        return state(draft.step)  # not the current question's Back: the question stands
     await remove_buttons(update)
     return await _back(update, context, t, resident, draft)
 
@@ -659,7 +671,7 @@ def handlers() -> list[BaseHandler[Update, BotContext, object]]:
         return CallbackQueryHandler(callback, pattern=f"^tr:{pattern}$")  # type: ignore[arg-type]
 
     typed = MessageHandler(TYPED, typed_instead)
-    nav = [on("back", back)]
+    nav = [on(r"back(:\w+)?", back)]
     conversation = ConversationHandler(
         entry_points=[
             on(rf"sign:{ID}", begin),

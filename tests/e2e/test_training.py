@@ -552,3 +552,26 @@ async def test_after_a_restart_the_question_on_screen_still_answers(
     await li.press("⬜ " + zh._("Mornings"))  # a button of the question shown before the restart
     await li.press(zh._("Done"))
     assert li.last.text == seen(zh, "What is the highest school you finished?")
+
+
+async def test_a_double_tap_on_back_goes_back_once(harness: Harness, core: Core, fake: FakeBotAPI):
+    await course(core)
+    amina = await linked(core, fake, 5991, "ar", "Amina Haddad")
+    ar = core.catalogs.translator("ar")
+    await amina.send(ar._("📚 Training"))
+    await amina.press("Cucina professionale")
+    await amina.press(ar._("✅ Yes"))
+    await amina.send("333 123 4567")
+    await amina.press("⬜ " + ar._("Mornings"))
+    await amina.press(ar._("Done"))
+    await amina.press(ar._("Primary school"))
+    work = amina.last
+    assert work.text == seen(ar, "What kind of work are you looking for?")
+    rows = work.raw["reply_markup"]["inline_keyboard"]
+    back = next(b["callback_data"] for row in rows for b in row if b["text"] == ar._("⬅️ Back"))
+    await amina.press_data(back, work.message_id)  # two taps on a slow phone:
+    await amina.press_data(back, work.message_id)  # both reach the bot
+    assert amina.last.text == seen(ar, "What is the highest school you finished?")
+    assert seen(ar, "Sorry, something went wrong. Please try again.") not in texts(amina)
+    await amina.press(ar._("Middle school"))
+    assert amina.last.text == seen(ar, "What kind of work are you looking for?")

@@ -212,6 +212,9 @@ async def offer_answer(update: Update, context: BotContext) -> None:
     except training.NotYours:
         await answer_query(update, t._(INACTIVE))
         return
+    except training.AlreadyAnswered:  # a double tap: the first tap has been answered
+        await answer_query(update)
+        return
     except training.NoLongerValid:
         await answer_query(update)
         await remove_buttons(update)

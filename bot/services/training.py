@@ -78,6 +78,10 @@ class NoLongerValid(DomainError):
     """The action no longer applies: withdrawn already, offer answered or expired..."""
 
 
+class AlreadyAnswered(NoLongerValid):
+    """The offer was just answered the same way (a double tap): nothing to do, nothing to say."""
+
+
 @dataclass
 class Form:
     """What the intake conversation collects."""
@@ -386,6 +390,9 @@ async def answer_offer(core: Core, resident_id: int, enrollment_id: int, accept:
         if row.resident_id != resident_id:
             raise NotYours(str(enrollment_id))
         expires = row.offer_expires_at
+        # Answered so already (the offer's expiry stays on the row): a double tap.
+        if row.status == (S.ENROLLED if accept else S.DECLINED) and expires is not None:
+            raise AlreadyAnswered(str(enrollment_id))
         if row.status != S.OFFERED or expires is None or expires <= now:
             raise NoLongerValid(str(enrollment_id))
         if accept:

@@ -575,3 +575,32 @@ async def test_a_double_tap_on_back_goes_back_once(harness: Harness, core: Core,
     assert seen(ar, "Sorry, something went wrong. Please try again.") not in texts(amina)
     await amina.press(ar._("Middle school"))
     assert amina.last.text == seen(ar, "What kind of work are you looking for?")
+
+
+async def test_a_double_tap_on_an_offer_is_answered_without_an_error(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    cooking = await course(core, capacity=1)
+    names = ("Li Wei", "Sara Neri", "Omar Saleh")
+    people = [await linked(core, fake, 6001 + i, "it", name) for i, name in enumerate(names)]
+    ids = [await _id(core, 6001 + i) for i in range(3)]
+    for resident_id, name in zip(ids, names, strict=True):
+        await training.sign_up(core, resident_id, cooking.id, intake(name))
+    placed = (await training.mine(core, ids[0]))[0].enrollment.id
+    await training.withdraw(core, ids[0], placed)
+    harness.app.sender.wake()
+    it = core.catalogs.translator("it")
+    for user, resident_id, choice in ((people[1], ids[1], "n"), (people[2], ids[2], "y")):
+        await eventually(lambda user=user: it._("✅ Yes, I take it") in user.buttons)
+        offer = user.last
+        row = (await training.mine(core, resident_id))[0].enrollment.id
+        await user.press_data(f"tr:of:{row}:{choice}", offer.message_id)  # two taps on a
+        await user.press_data(f"tr:of:{row}:{choice}", offer.message_id)  # slow phone
+        assert seen(it, "This offer is no longer valid.") not in texts(user)  # just answered
+        assert seen(it, "Sorry, something went wrong. Please try again.") not in texts(user)
+    assert await enrollment_statuses(core) == {
+        "Li Wei": "withdrawn",
+        "Sara Neri": "declined",
+        "Omar Saleh": "enrolled",
+    }
+    assert texts(people[1]).count(seen(it, "All right. The place goes to the next person.")) == 1

@@ -62,6 +62,7 @@ QUESTIONS = {
     "allow_unlinked": N_("May residents sign up before their chat is linked to a tenant record?"),
 }
 ROSTER_SHOWN = 40
+LIST_BUDGET = 3500  # characters of course lines in /courses (Telegram takes 4096)
 
 
 # -- the course form --------------------------------------------------------------------------
@@ -219,18 +220,21 @@ async def listing(update: Update, context: BotContext, operator: Resident, t: Tr
         "",
     ]
     rows = []
-    for item in await training.all_courses(core):
+    courses = await training.all_courses(core)  # the open ones first
+    for number, item in enumerate(courses):
         closed = item.course.status == CourseStatus.CLOSED
-        lines.append(
-            t._(
-                "{icon} {title}: {enrolled} enrolled of {capacity}, {waiting} waiting",
-                icon="🔒" if closed else "📚",
-                title=item.course.title,
-                enrolled=t.number(item.enrolled),
-                capacity=t.number(item.course.capacity),
-                waiting=t.number(item.waiting),
-            )
+        line = t._(
+            "{icon} {title}: {enrolled} enrolled of {capacity}, {waiting} waiting",
+            icon="🔒" if closed else "📚",
+            title=item.course.title,
+            enrolled=t.number(item.enrolled),
+            capacity=t.number(item.course.capacity),
+            waiting=t.number(item.waiting),
         )
+        if sum(map(len, lines)) + len(line) > LIST_BUDGET:  # one message holds 4096 characters
+            lines.append(t._("…and {n} more.", n=t.number(len(courses) - number)))
+            break
+        lines.append(line)
         rows.append([(item.course.title[:60], f"co:open:{item.course.id}")])
     if not rows:
         lines.append(t._("No courses yet. Send /newcourse to create one."))

@@ -356,3 +356,20 @@ async def test_forged_ids_too_long_for_the_database_are_refused_like_old_buttons
         assert answers[-1].get("text") == it._(NOT_ACTIVE), forged
     assert fake.unanswered_callback_queries == []
     harness.check()  # no handler failed (an overflowing id used to raise in the database)
+
+
+async def test_many_courses_fit_in_one_list_for_operators(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    for number in range(60):  # years of courses, the closed ones kept
+        await course(core, f"Corso di formazione professionale numero {number:02d} per adulti")
+    op = await operator(core, fake)
+    it = core.catalogs.translator("it")
+    await op.send("/courses")
+    listing = op.last.text or ""
+    assert len(listing) < 4096  # the fake Bot API would refuse a longer one
+    shown = [b for b in op.buttons if b.startswith("Corso")]
+    assert listing.endswith(seen(it, "…and {n} more.", n=60 - len(shown)))
+    assert op.buttons[-1] == it._("📄 Export all (CSV)")
+    await op.press(shown[-1])
+    assert shown[-1] in (op.last.text or "")

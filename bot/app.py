@@ -19,7 +19,7 @@ from bot.persistence import ConversationPersistence
 from bot.services import linking, plans, residents
 from bot.telegram_channel import TelegramChannel
 from handlers import commands
-from handlers.common import BotContext, core_of, reply, who
+from handlers.common import BotContext, core_of, expire_idle, reply, who
 
 log = logging.getLogger(__name__)
 # Opt in to PTB's coming time periods (timedelta, not int seconds) and so to no warnings.
@@ -33,6 +33,7 @@ class QMondoApplication(Application):  # type: ignore[type-arg]
     sender: Sender | None = None
 
     async def process_update(self, update: object) -> None:
+        expire_idle(self, update)
         await super().process_update(update)
         # Save conversation states now, not up to a minute later: a crash must not lose a step.
         await self.update_persistence()

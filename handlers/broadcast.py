@@ -38,6 +38,7 @@ from bot.services import audiences, broadcasts
 from bot.timeparse import parse_local
 from handlers.common import (
     BotContext,
+    Conversation,
     answer_query,
     buttons,
     callback_parts,
@@ -404,7 +405,7 @@ def handlers() -> list[BaseHandler[Update, BotContext, object]]:
     def on(pattern: str, callback: object) -> CallbackQueryHandler[BotContext, object]:
         return CallbackQueryHandler(callback, pattern=f"^bc:{pattern}$")  # type: ignore[arg-type]
 
-    conversation = ConversationHandler(
+    conversation = Conversation(
         entry_points=[CommandHandler("broadcast", begin, filters=PRIVATE)],
         states={
             AUDIENCE: [on(r"aud:\w+", chose_segment)],

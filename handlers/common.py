@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from functools import lru_cache, wraps
 from typing import Any, ClassVar
 
@@ -15,7 +16,8 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.ext import Application, CallbackContext, ExtBot, filters
+from telegram.ext import Application, CallbackContext, ConversationHandler, ExtBot, filters
+from telegram.ext._utils.types import ConversationKey
 
 from bot.core import Core
 from bot.i18n import N_, Catalogs, Translator
@@ -42,6 +44,61 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
 
 def core_of(application: Application[Any, Any, Any, Any, Any, Any]) -> Core:
     return application.bot_data["core"]
+
+
+class Conversation(ConversationHandler[BotContext]):
+    """A conversation that is the only one open in its chat, and that ends when left idle.
+
+    All conversations share handler group 0, so one left half-way would take the typed answers
+    meant for the question on screen: starting a conversation ends the others. PTB's own
+    timeout is neither persisted nor on our clock, so idleness is checked before each update
+    (`expire_idle`); after a restart, stale states are dropped when loaded.
+    """
+
+    def __init__(self, *args: Any, idle: timedelta | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.idle = idle  # None: the configured conversation time to live
+        self.last_seen: dict[ConversationKey, datetime] = {}
+
+    async def handle_update(  # type: ignore[override]
+        self, update: Update, application: Any, check_result: Any, context: BotContext
+    ) -> object | None:
+        _, key, handler, _ = check_result
+        if handler in self.entry_points:
+            for other in conversations(application):
+                if other is not self:
+                    other.end(key)
+        result = await super().handle_update(update, application, check_result, context)
+        if key in self._conversations:
+            self.last_seen[key] = core_of(application).clock.now()
+        else:
+            self.last_seen.pop(key, None)
+        return result
+
+    def end(self, key: ConversationKey) -> None:
+        self.last_seen.pop(key, None)
+        if key in self._conversations:
+            self._update_state(self.END, key)
+
+    def expire(self, key: ConversationKey, now: datetime, ttl: timedelta) -> None:
+        if key in self._conversations:
+            seen = self.last_seen.setdefault(key, now)  # loaded after a restart: from now on
+            if now - seen > (self.idle or ttl):
+                self.end(key)
+
+
+def conversations(application: Application[Any, Any, Any, Any, Any, Any]) -> list[Conversation]:
+    groups = application.handlers.values()
+    return [handler for group in groups for handler in group if isinstance(handler, Conversation)]
+
+
+def expire_idle(application: Application[Any, Any, Any, Any, Any, Any], update: object) -> None:
+    """End this chat's conversations left idle too long, before the update is read."""
+    if isinstance(update, Update) and update.effective_chat and update.effective_user:
+        key = (update.effective_chat.id, update.effective_user.id)
+        core = core_of(application)
+        for conversation in conversations(application):
+            conversation.expire(key, core.clock.now(), core.settings.conversation_ttl)
 
 
 async def who(update: Update, context: BotContext) -> tuple[Resident, Translator]:

@@ -35,6 +35,7 @@ from bot.services.training_forms import LIMITS, MAX_CAPACITY, course_value
 from handlers.common import (
     INACTIVE,
     BotContext,
+    Conversation,
     answer_query,
     buttons,
     callback_parts,
@@ -501,7 +502,7 @@ def handlers() -> list[BaseHandler[Update, BotContext, object]]:
     def on(pattern: str, callback: object) -> CallbackQueryHandler[BotContext, object]:
         return CallbackQueryHandler(callback, pattern=f"^co:{pattern}$")  # type: ignore[arg-type]
 
-    form = ConversationHandler(
+    form = Conversation(
         entry_points=[
             CommandHandler("newcourse", new_course, filters=PRIVATE),
             on(rf"ef:{ID}:\w+", edit_field),

@@ -32,6 +32,7 @@ from bot.timeparse import parse_local
 from handlers.common import (
     INACTIVE,
     BotContext,
+    Conversation,
     answer_query,
     buttons,
     callback_parts,
@@ -398,7 +399,7 @@ def handlers() -> list[BaseHandler[Update, BotContext, object]]:
     def on(pattern: str, callback: object) -> CallbackQueryHandler[BotContext, object]:
         return CallbackQueryHandler(callback, pattern=f"^ev:{pattern}$")  # type: ignore[arg-type]
 
-    edit_event = ConversationHandler(
+    edit_event = Conversation(
         entry_points=[on(r"edit:\d+:(time|place)", begin_edit)],
         states={EDIT: [MessageHandler(TYPED, wrote_edit)]},
         fallbacks=[on("editstop", stop_edit), CommandHandler("cancel", stop_edit, filters=PRIVATE)],

@@ -48,6 +48,7 @@ from bot.services import audiences, event_drafts, event_notices, events
 from bot.timeparse import parse_local, parse_time
 from handlers.common import (
     BotContext,
+    Conversation,
     answer_query,
     buttons,
     callback_parts,
@@ -557,7 +558,7 @@ def handlers() -> list[BaseHandler[Update, BotContext, object]]:
         return CallbackQueryHandler(callback, pattern=f"^ev:{pattern}$")  # type: ignore[arg-type]
 
     return [
-        ConversationHandler(
+        Conversation(
             entry_points=[CommandHandler("newevent", begin, filters=PRIVATE)],
             states={
                 KIND: [on("n:kind:(social|assembly)", chose_kind)],

@@ -30,7 +30,16 @@ from bot.i18n import N_, Translator
 from bot.models import Answer, Resident
 from bot.services import event_notices, event_proposals, event_rsvp, events
 from handlers import event_admin
-from handlers.common import INACTIVE, BotContext, buttons, callback_parts, reply, show_menu, who
+from handlers.common import (
+    INACTIVE,
+    BotContext,
+    Conversation,
+    buttons,
+    callback_parts,
+    reply,
+    show_menu,
+    who,
+)
 
 TOPIC, CONFIRM = "event_proposal:topic", "event_proposal:confirm"
 END = ConversationHandler.END
@@ -233,7 +242,7 @@ def handlers() -> list[BaseHandler[Update, BotContext, object]]:
     def on(pattern: str, callback: object) -> CallbackQueryHandler[BotContext, object]:
         return CallbackQueryHandler(callback, pattern=f"^ev:{pattern}$")  # type: ignore[arg-type]
 
-    proposal = ConversationHandler(
+    proposal = Conversation(
         entry_points=[on(r"prop:\d+", propose)],
         states={
             TOPIC: [MessageHandler(TYPED, wrote_topic)],

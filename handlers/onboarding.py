@@ -40,6 +40,7 @@ from bot.services.linking import LinkResult, Outcome
 from handlers import language, menu, privacy
 from handlers.common import (
     BotContext,
+    Conversation,
     buttons,
     callback_parts,
     menu_action,
@@ -265,7 +266,7 @@ async def cancel(update: Update, context: BotContext) -> int:
 
 def handler() -> BaseHandler[Update, BotContext, object]:
     text = filters.TEXT & ~filters.COMMAND & PRIVATE
-    return ConversationHandler(
+    return Conversation(
         entry_points=[
             CommandHandler("start", start, filters=PRIVATE),
             CommandHandler("link", link, filters=PRIVATE),

@@ -9,12 +9,13 @@ stateDiagram-v2
     [*] --> NOTE: "I cannot pay / call me" (button under My payments or a reminder)
     NOTE --> [*]: a note, or "Send without a note" (the operators are told at once)
     NOTE --> [*]: Cancel
+    NOTE --> [*]: an hour without an answer (later text is not taken as the note)
 ```
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from telegram import Update
 from telegram.ext import (
@@ -33,6 +34,7 @@ from bot.services.reminders import HELP
 from handlers.common import (
     INACTIVE,
     BotContext,
+    Conversation,
     buttons,
     callback_parts,
     menu_action,
@@ -45,6 +47,7 @@ from handlers.common import (
 NOTE = "payments:note"
 END = ConversationHandler.END
 PRIVATE = filters.ChatType.PRIVATE
+NOTE_IDLE = timedelta(hours=1)  # text written later is not an answer to "add a note"
 MAX_TEXT = 4000  # Telegram takes 4096 characters; a margin for the isolates of RTL text
 
 
@@ -340,7 +343,7 @@ async def cancel(update: Update, context: BotContext) -> int:
 
 
 def handlers() -> list[BaseHandler[Update, BotContext, object]]:
-    conversation = ConversationHandler(
+    conversation = Conversation(
         entry_points=[CallbackQueryHandler(ask_note, pattern="^pay:help$")],
         states={
             NOTE: [
@@ -355,6 +358,7 @@ def handlers() -> list[BaseHandler[Update, BotContext, object]]:
         name="payments_help",
         persistent=True,
         allow_reentry=True,
+        idle=NOTE_IDLE,
     )
     return [
         conversation,

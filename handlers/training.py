@@ -42,6 +42,7 @@ from bot.services.training_forms import AVAILABILITY, SCHOOLING, WORK
 from handlers.common import (
     INACTIVE,
     BotContext,
+    Conversation,
     MenuButton,
     answer_query,
     buttons,
@@ -675,7 +676,7 @@ def handlers() -> list[BaseHandler[Update, BotContext, object]]:
 
     typed = MessageHandler(TYPED, typed_instead)
     nav = [on(r"back(:\w+)?", back)]
-    conversation = ConversationHandler(
+    conversation = Conversation(
         entry_points=[
             on(rf"sign:{ID}", begin),
             CommandHandler("training", command, filters=PRIVATE),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import unicodedata
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select, update
 
@@ -324,3 +324,19 @@ async def test_help_tells_of_payments_in_every_language(
         await user.send("/help")
         assert seen(t, line) in (user.last.text or ""), t.locale
         assert "/payments" in t._(line)
+
+
+async def test_text_written_long_after_asking_for_help_is_not_taken_as_a_note(
+    harness: Harness, core: Core, fake: FakeBotAPI, clock: FixedClock
+):
+    user = await amina(core, fake)
+    await operator(core, fake)
+    it = core.catalogs.translator("it")
+    await user.send("/payments")
+    await user.press(it._(HELP))
+    clock.advance(timedelta(hours=2))  # they put the phone away; the question is stale
+    await user.send("Buongiorno")
+    assert user.last.text == seen(it, "Sorry, I did not understand. Please use the buttons below.")
+    async with core.db.session() as session:
+        assert list(await session.scalars(select(PlanAlert))) == []
+    harness.check()

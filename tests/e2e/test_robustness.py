@@ -9,7 +9,8 @@ import pytest
 from bot import logs
 from bot.core import Core
 from bot.fakeapi import FakeBotAPI
-from bot.services import linking
+from bot.models import Role
+from bot.services import event_drafts, linking, residents
 from tests.support import Harness, seen, tenant
 
 
@@ -73,3 +74,26 @@ async def test_logs_carry_no_names_texts_codes_or_token(
     assert logged  # something was logged, so the check below means something
     for secret in ("Zuleika", "Marchetti", issued.code, "3331234567", core.settings.telegram_token):
         assert secret not in logged
+
+
+async def test_a_new_conversation_ends_the_one_left_open(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    """An answer goes to the question on screen, not to a conversation left half-way."""
+    await residents.set_role(core, 9001, Role.OPERATOR)  # as `qmondo-bot operator add` does
+    op = fake.user(9001, first_name="Giulia", language_code="it")
+    it = core.catalogs.translator("it")
+    await op.send("/start")  # the language question, left unanswered
+    await op.send("/newevent")
+    await op.press(it._("🎉 Social event"))
+    await op.send("Torneo di calcetto")
+    assert op.last.text == seen(
+        it, "Now a short description in Italian: what happens, who it is for."
+    )
+    await op.send("/newcourse")  # the event's description is left unwritten
+    await op.send("Aiuto cuoco")
+    operator = await residents.find(core, 9001)
+    assert operator is not None
+    draft = await event_drafts.draft(core, operator.id)
+    assert draft is not None and draft.descriptions == {}
+    harness.check()

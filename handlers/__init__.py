@@ -8,6 +8,7 @@ from telegram.ext import Application
 
 from handlers import (
     broadcast,
+    common,
     courses,
     event_admin,
     event_new,
@@ -25,9 +26,12 @@ from handlers import (
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    common.learn_menu(common.core_of(application).catalogs)
     # Order matters within the group: conversations first, the catch-alls last.
     application.add_handler(onboarding.handler())
     modules = (language, privacy, operator, broadcast, event_new, event_admin, events)
-    modules += (training, courses, payments, plans)
+    # payments before training: its note step must see a menu button before the training
+    # form's entry point (the Training button) does.
+    modules += (payments, training, courses, plans)
     for module in (*modules, menu, fallback):
         application.add_handlers(module.handlers())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from functools import lru_cache, wraps
-from typing import Any
+from typing import Any, ClassVar
 
 from telegram import (
     InlineKeyboardButton,
@@ -16,7 +16,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.ext import Application, CallbackContext, ConversationHandler, ExtBot
+from telegram.ext import Application, CallbackContext, ConversationHandler, ExtBot, filters
 from telegram.ext._utils.types import ConversationKey
 
 from bot.core import Core
@@ -127,6 +127,27 @@ def menu_action(core: Core, text: str) -> str | None:
 def _menu_labels(catalogs: Catalogs) -> dict[str, str]:
     """Label -> action for every language, built once per set of catalogs."""
     return {t._(msgid): action for t in catalogs.all() for action, msgid in MENU_ITEMS.items()}
+
+
+class MenuButton(filters.MessageFilter):
+    """Text that is the menu button of `action`, in any language: a conversation can take its
+    own menu button as an entry point. The labels are learnt at start (`learn_menu`)."""
+
+    labels: ClassVar[dict[str, frozenset[str]]] = {}
+
+    def __init__(self, action: str) -> None:
+        super().__init__(name=f"MenuButton({action})")
+        self.action = action
+
+    def filter(self, message: Message) -> bool:
+        return message.text is not None and message.text in self.labels.get(self.action, ())
+
+
+def learn_menu(catalogs: Catalogs) -> None:
+    MenuButton.labels = {
+        action: frozenset(t._(msgid) for t in catalogs.all())
+        for action, msgid in MENU_ITEMS.items()
+    }
 
 
 def buttons(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:

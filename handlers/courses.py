@@ -49,6 +49,7 @@ KIND = "course"
 FORM = "course:form"
 END = ConversationHandler.END
 PRIVATE = filters.ChatType.PRIVATE
+ID = r"\d{1,9}"  # a row id in callback data; longer is forged and would overflow the column
 TYPED = PRIVATE & filters.TEXT & ~filters.COMMAND
 FIELDS = training.COURSE_FIELDS
 QUESTIONS = {
@@ -62,6 +63,7 @@ QUESTIONS = {
     "allow_unlinked": N_("May residents sign up before their chat is linked to a tenant record?"),
 }
 ROSTER_SHOWN = 40
+LIST_BUDGET = 3500  # characters of course lines in /courses (Telegram takes 4096)
 
 
 # -- the course form --------------------------------------------------------------------------
@@ -219,18 +221,21 @@ async def listing(update: Update, context: BotContext, operator: Resident, t: Tr
         "",
     ]
     rows = []
-    for item in await training.all_courses(core):
+    courses = await training.all_courses(core)  # the open ones first
+    for number, item in enumerate(courses):
         closed = item.course.status == CourseStatus.CLOSED
-        lines.append(
-            t._(
-                "{icon} {title}: {enrolled} enrolled of {capacity}, {waiting} waiting",
-                icon="🔒" if closed else "📚",
-                title=item.course.title,
-                enrolled=t.number(item.enrolled),
-                capacity=t.number(item.course.capacity),
-                waiting=t.number(item.waiting),
-            )
+        line = t._(
+            "{icon} {title}: {enrolled} enrolled of {capacity}, {waiting} waiting",
+            icon="🔒" if closed else "📚",
+            title=item.course.title,
+            enrolled=t.number(item.enrolled),
+            capacity=t.number(item.course.capacity),
+            waiting=t.number(item.waiting),
         )
+        if sum(map(len, lines)) + len(line) > LIST_BUDGET:  # one message holds 4096 characters
+            lines.append(t._("…and {n} more.", n=t.number(len(courses) - number)))
+            break
+        lines.append(line)
         rows.append([(item.course.title[:60], f"co:open:{item.course.id}")])
     if not rows:
         lines.append(t._("No courses yet. Send /newcourse to create one."))
@@ -500,7 +505,7 @@ def handlers() -> list[BaseHandler[Update, BotContext, object]]:
     form = Conversation(
         entry_points=[
             CommandHandler("newcourse", new_course, filters=PRIVATE),
-            on(r"ef:\d+:\w+", edit_field),
+            on(rf"ef:{ID}:\w+", edit_field),
         ],
         states={FORM: [MessageHandler(TYPED, typed), on("ul:[yn]", unlinked), on("back", back)]},
         fallbacks=[on("cancel", cancel), CommandHandler("cancel", cancel, filters=PRIVATE)],
@@ -511,16 +516,16 @@ def handlers() -> list[BaseHandler[Update, BotContext, object]]:
     return [
         form,
         CommandHandler("courses", listing, filters=PRIVATE),
-        on(r"open:\d+", open_course),
-        on(r"cap:\d+:[+-]", capacity),
-        on(r"st:\d+:(open|closed)", set_status),
-        on(r"ed:\d+", choose_field),
-        on(r"ros:\d+", roster),
-        on(r"p:\d+", person),
-        on(r"drop:\d+", ask_drop),
-        on(r"(done|dropy):\d+", outcome),
+        on(rf"open:{ID}", open_course),
+        on(rf"cap:{ID}:[+-]", capacity),
+        on(rf"st:{ID}:(open|closed)", set_status),
+        on(rf"ed:{ID}", choose_field),
+        on(rf"ros:{ID}", roster),
+        on(rf"p:{ID}", person),
+        on(rf"drop:{ID}", ask_drop),
+        on(rf"(done|dropy):{ID}", outcome),
         on("no", nothing),
-        on(r"mv:\d+", ask_move),
-        on(r"mvto:\d+:\d+", move),
-        on(r"csv:(\d+|all)", export),
+        on(rf"mv:{ID}", ask_move),
+        on(rf"mvto:{ID}:{ID}", move),
+        on(rf"csv:({ID}|all)", export),
     ]

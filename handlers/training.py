@@ -15,7 +15,8 @@ stateDiagram-v2
     CONFIRM --> EDIT: Edit
     EDIT --> PHONE: a field (its question, then straight back to CONFIRM)
     CONFIRM --> [*]: Confirm (enrolled, or number N on the list)
-    NAME --> [*]: Cancel (any step, or /cancel); Back goes one step back
+    NAME --> [*]: Cancel (any step, or /cancel); Back goes one step back (once per question)
+    NAME --> [*]: another menu button (the answers wait; Training resumes them)
 ```
 """
 
@@ -42,6 +43,7 @@ from handlers.common import (
     INACTIVE,
     BotContext,
     Conversation,
+    MenuButton,
     answer_query,
     buttons,
     callback_parts,
@@ -67,6 +69,7 @@ EDITABLE = {  # the answers one can change from the summary
 }
 END = ConversationHandler.END
 PRIVATE = filters.ChatType.PRIVATE
+ID = r"\d{1,9}"  # a row id in callback data; longer is forged and would overflow the column
 TYPED = PRIVATE & filters.TEXT & ~filters.COMMAND
 LIST_BUDGET = 3500  # characters of course cards in one message (Telegram takes 4096)
 
@@ -210,6 +213,9 @@ async def offer_answer(update: Update, context: BotContext) -> None:
     except training.NotYours:
         await answer_query(update, t._(INACTIVE))
         return
+    except training.AlreadyAnswered:  # a double tap: the first tap has been answered
+        await answer_query(update)
+        return
     except training.NoLongerValid:
         await answer_query(update)
         await remove_buttons(update)
@@ -296,11 +302,11 @@ async def ask(update: Update, context: BotContext, t: Translator, draft: Trainin
 async def _ask_name(context: BotContext, t: Translator, draft: TrainingDraft) -> Question:
     name = draft.data.get("name")
     if not name:
-        return t._("Write your name and surname."), buttons(nav_row(t, "tr"))
+        return t._("Write your name and surname."), buttons(_nav(t, "name"))
     text = t._(
         "Is this your full name? <b>{name}</b>\nIf not, write your name and surname.", name=name
     )
-    return text, buttons([(t._("✅ Yes"), "tr:name:ok")], nav_row(t, "tr"))
+    return text, buttons([(t._("✅ Yes"), "tr:name:ok")], _nav(t, "name"))
 
 
 async def _ask_phone(context: BotContext, t: Translator, draft: TrainingDraft) -> Question:
@@ -320,22 +326,24 @@ async def _ask_availability(context: BotContext, t: Translator, draft: TrainingD
     return text, availability_buttons(t, draft.data.get("availability", []))
 
 
-def _choices(t: Translator, question: str, prefix: str, choices: dict[str, str]) -> Question:
+def _choices(
+    t: Translator, question: str, step: str, prefix: str, choices: dict[str, str]
+) -> Question:
     rows = [[(t._(label), f"tr:{prefix}:{code}")] for code, label in choices.items()]
-    return t._(question), buttons(*rows, nav_row(t, "tr"))
+    return t._(question), buttons(*rows, _nav(t, step))
 
 
 async def _ask_schooling(context: BotContext, t: Translator, draft: TrainingDraft) -> Question:
-    return _choices(t, N_("What is the highest school you finished?"), "sc", SCHOOLING)
+    return _choices(t, N_("What is the highest school you finished?"), "schooling", "sc", SCHOOLING)
 
 
 async def _ask_work(context: BotContext, t: Translator, draft: TrainingDraft) -> Question:
-    return _choices(t, N_("What kind of work are you looking for?"), "wk", WORK)
+    return _choices(t, N_("What kind of work are you looking for?"), "work", "wk", WORK)
 
 
 async def _ask_note(context: BotContext, t: Translator, draft: TrainingDraft) -> Question:
     text = t._("Anything to add about the work you look for? Write it, or tap Skip.")
-    return text, buttons([(t._("Skip"), "tr:skip")], nav_row(t, "tr"))
+    return text, buttons([(t._("Skip"), "tr:skip")], _nav(t, "note"))
 
 
 async def _ask_confirm(context: BotContext, t: Translator, draft: TrainingDraft) -> Question:
@@ -343,7 +351,7 @@ async def _ask_confirm(context: BotContext, t: Translator, draft: TrainingDraft)
     title = t._("Please check your sign-up for <b>{course}</b>:", course=course.title)
     text = f"{title}\n\n{notices.form_summary(t, draft.data)}"
     return text, buttons(
-        [(t._("✅ Confirm"), "tr:ok"), (t._("✏️ Edit"), "tr:edit")], nav_row(t, "tr")
+        [(t._("✅ Confirm"), "tr:ok"), (t._("✏️ Edit"), "tr:edit")], _nav(t, "confirm")
     )
 
 
@@ -351,7 +359,7 @@ async def _ask_edit(context: BotContext, t: Translator, draft: TrainingDraft) ->
     rows = [
         [(f"{icon} {t._(label)}", f"tr:ed:{field}")] for field, (icon, label) in EDITABLE.items()
     ]
-    return t._("What do you want to change?"), buttons(*rows, nav_row(t, "tr"))
+    return t._("What do you want to change?"), buttons(*rows, _nav(t, "edit"))
 
 
 QUESTIONS = {
@@ -371,7 +379,14 @@ def availability_buttons(t: Translator, chosen: list[str]) -> InlineKeyboardMark
         [(("☑️ " if code in chosen else "⬜ ") + t._(label), f"tr:av:{code}")]
         for code, label in AVAILABILITY.items()
     ]
-    return buttons(*rows, [(t._("Done"), "tr:av:done")], nav_row(t, "tr"))
+    return buttons(*rows, [(t._("Done"), "tr:av:done")], _nav(t, "availability"))
+
+
+def _nav(t: Translator, step: str) -> list[tuple[str, str]]:
+    """Back names the question it belongs to, so a second tap (or an older question's Back)
+    does not go back twice."""
+    back, cancel = nav_row(t, "tr")
+    return [(back[0], f"{back[1]}:{step}"), cancel]
 
 
 async def _live_draft(context: BotContext, resident: Resident) -> TrainingDraft | None:
@@ -405,6 +420,19 @@ async def _next(
     return await ask(update, context, t, draft)
 
 
+async def _typed_nav(
+    update: Update, context: BotContext, t: Translator, resident: Resident, draft: TrainingDraft
+) -> str | int | None:
+    """Back or Cancel from the phone question's keyboard, which stays on screen after Back:
+    at any step they mean Back and Cancel, never a name, a note or a wrong answer."""
+    text = update.message.text if update.message else None
+    if text == t._("⬅️ Back"):
+        return await _back(update, context, t, resident, draft)
+    if text == t._("❌ Cancel"):
+        return await _cancel(update, context, t, resident)
+    return None
+
+
 async def _lost(update: Update, t: Translator) -> int:
     await show_menu(update, t, t._("This sign-up was closed. Send /training to start again."))
     return END
@@ -422,8 +450,10 @@ async def name_typed(update: Update, context: BotContext) -> str | int:
     if draft is None:
         return await _lost(update, t)
     assert update.message is not None and update.message.text is not None
+    if (moved := await _typed_nav(update, context, t, resident, draft)) is not None:
+        return moved
     if menu_action(context.core, update.message.text):  # a menu button, not a name
-        return await typed_instead(update, context)
+        return await left_for_menu(update, context)
     name = training_forms.clean_name(update.message.text)
     if name is None:
         await reply(update, t._("Please write your name and surname, in letters."))
@@ -437,13 +467,11 @@ async def phone_given(update: Update, context: BotContext) -> str | int:
         return await _lost(update, t)
     message = update.message
     assert message is not None
-    if message.text == t._("⬅️ Back"):
-        return await _back(update, context, t, resident, draft)
-    if message.text == t._("❌ Cancel"):
-        return await _cancel(update, context, t, resident)
+    if (moved := await _typed_nav(update, context, t, resident, draft)) is not None:
+        return moved
     typed = message.contact.phone_number if message.contact else message.text or ""
     if menu_action(context.core, typed):
-        return await typed_instead(update, context)
+        return await left_for_menu(update, context)
     phone = training_forms.normalize_phone(typed)
     if phone is None:
         await reply(
@@ -499,8 +527,10 @@ async def note_typed(update: Update, context: BotContext) -> str | int:
     if draft is None:
         return await _lost(update, t)
     assert update.message is not None and update.message.text is not None
+    if (moved := await _typed_nav(update, context, t, resident, draft)) is not None:
+        return moved
     if menu_action(context.core, update.message.text):
-        return await typed_instead(update, context)
+        return await left_for_menu(update, context)
     note = " ".join(update.message.text.split())
     if len(note) > training_forms.MAX_NOTE:
         await reply(
@@ -521,11 +551,25 @@ async def skip(update: Update, context: BotContext) -> str | int:
 
 async def typed_instead(update: Update, context: BotContext) -> str | int:
     """Text where a button is expected: say so and ask again."""
-    _, t, draft = await _draft(update, context)
+    resident, t, draft = await _draft(update, context)
     if draft is None:
         return await _lost(update, t)
+    if (moved := await _typed_nav(update, context, t, resident, draft)) is not None:
+        return moved
+    assert update.message is not None
+    if menu_action(context.core, update.message.text or ""):
+        return await left_for_menu(update, context)
     await reply(update, t._("Please answer with the buttons."))
     return await ask(update, context, t, draft)
+
+
+async def left_for_menu(update: Update, context: BotContext) -> int:
+    """Another menu button in the middle of the form: it does what it says, and the form waits
+    with its answers (Training or /training picks it up at the same question)."""
+    from handlers import menu  # menu imports this module
+
+    await menu.chosen(update, context)
+    return END
 
 
 async def edit(update: Update, context: BotContext) -> str | int:
@@ -553,6 +597,9 @@ async def back(update: Update, context: BotContext) -> str | int:
     resident, t, draft = await _draft(update, context)
     if draft is None:
         return await _lost(update, t)
+    pressed = callback_parts(update)[2:3]  # absent on buttons sent before steps were named
+    if pressed and pressed[0] != draft.step:
+        return state(draft.step)  # not the current question's Back: the question stands
     await remove_buttons(update)
     return await _back(update, context, t, resident, draft)
 
@@ -628,11 +675,12 @@ def handlers() -> list[BaseHandler[Update, BotContext, object]]:
         return CallbackQueryHandler(callback, pattern=f"^tr:{pattern}$")  # type: ignore[arg-type]
 
     typed = MessageHandler(TYPED, typed_instead)
-    nav = [on("back", back)]
+    nav = [on(r"back(:\w+)?", back)]
     conversation = Conversation(
         entry_points=[
-            on(r"sign:\d+", begin),
+            on(rf"sign:{ID}", begin),
             CommandHandler("training", command, filters=PRIVATE),
+            MessageHandler(TYPED & MenuButton("training"), command),  # resumes a waiting form
         ],
         states={
             NAME: [on("name:ok", name_ok), MessageHandler(TYPED, name_typed), *nav],
@@ -652,8 +700,8 @@ def handlers() -> list[BaseHandler[Update, BotContext, object]]:
     return [
         conversation,
         on("mine", my_sign_ups),
-        on(r"wd:\d+", ask_withdraw),
-        on(r"wdy:\d+", withdraw),
+        on(rf"wd:{ID}", ask_withdraw),
+        on(rf"wdy:{ID}", withdraw),
         on("wdn", keep),
-        on(r"of:\d+:[yn]", offer_answer),
+        on(rf"of:{ID}:[yn]", offer_answer),
     ]

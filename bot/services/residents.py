@@ -6,7 +6,14 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import Core
-from bot.models import ConversationState, Resident, Role, conversation_key
+from bot.models import (
+    ConversationState,
+    Enrollment,
+    Resident,
+    Role,
+    TrainingDraft,
+    conversation_key,
+)
 from bot.services import DomainError
 
 
@@ -106,6 +113,10 @@ async def forget(core: Core, telegram_user_id: int) -> None:
         if resident.tenant_code is None and resident.role == Role.RESIDENT:
             await session.delete(resident)
             return
+        # Course sign-ups hold what the chat told us (phone, schooling, notes): they go too, and
+        # a place they held is offered to the next by the scheduler's sweep.
+        for table in (Enrollment, TrainingDraft):
+            await session.execute(delete(table).where(table.resident_id == resident.id))
         for attribute in (
             "telegram_user_id",
             "chat_id",

@@ -28,6 +28,7 @@ from bot.models import (
     EnrollmentEvent,
     EnrollmentStatus,
     Resident,
+    TrainingDraft,
 )
 from bot.services import DomainError
 
@@ -75,6 +76,10 @@ class NotYours(DomainError):
 
 class NoLongerValid(DomainError):
     """The action no longer applies: withdrawn already, offer answered or expired..."""
+
+
+class AlreadyAnswered(NoLongerValid):
+    """The offer was just answered the same way (a double tap): nothing to do, nothing to say."""
 
 
 @dataclass
@@ -385,6 +390,9 @@ async def answer_offer(core: Core, resident_id: int, enrollment_id: int, accept:
         if row.resident_id != resident_id:
             raise NotYours(str(enrollment_id))
         expires = row.offer_expires_at
+        # Answered so already (the offer's expiry stays on the row): a double tap.
+        if row.status == (S.ENROLLED if accept else S.DECLINED) and expires is not None:
+            raise AlreadyAnswered(str(enrollment_id))
         if row.status != S.OFFERED or expires is None or expires <= now:
             raise NoLongerValid(str(enrollment_id))
         if accept:
@@ -480,15 +488,29 @@ async def plan_reminders(core: Core) -> int:
 
 async def before_merge(core: Core, session: AsyncSession, chat_id: int, record_id: int) -> None:
     """A chat signed up before linking, and its tenant record holds a sign-up for the same
-    course: keep the earlier one, so the merge does not break the one-per-course rule."""
+    course: keep one, so the merge does not break the one-per-course rule. A current sign-up
+    (a place, an offer, the list, completed) wins over one that ended (withdrawn, declined...),
+    else the earlier wins: nobody loses a place to an old withdrawal."""
     now = core.clock.now()
-    pairs = await session.execute(
-        select(Enrollment.course_id, Enrollment.id, Enrollment.status)
-        .where(Enrollment.resident_id.in_([chat_id, record_id]))
-        .order_by(Enrollment.course_id, Enrollment.signed_up_at, Enrollment.id)
+    # An unfinished form: the chat's is the live one; an old phone's of the same kind would
+    # collide with it (one per person and kind) and make the link fail.
+    await session.execute(
+        delete(TrainingDraft).where(
+            TrainingDraft.resident_id == record_id,
+            TrainingDraft.kind.in_(
+                select(TrainingDraft.kind).where(TrainingDraft.resident_id == chat_id)
+            ),
+        )
     )
+    rows = await session.execute(
+        select(Enrollment.course_id, Enrollment.id, Enrollment.status, Enrollment.signed_up_at)
+        .where(Enrollment.resident_id.in_([chat_id, record_id]))
+        .order_by(Enrollment.id)
+    )
+    current = (*ACTIVE, S.COMPLETED)
+    pairs = sorted(rows, key=lambda r: (r[0], EnrollmentStatus(r[2]) not in current, r[3], r[1]))
     seen: set[int] = set()
-    for course_id, enrollment_id, status in pairs:
+    for course_id, enrollment_id, status, _ in pairs:
         if course_id not in seen:
             seen.add(course_id)
             continue

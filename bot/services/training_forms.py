@@ -76,8 +76,12 @@ def _italian(national: str) -> bool:
 
 
 def clean_name(text: str) -> str | None:
+    """A name as typed, tidied; None for what is not one: a command, one character, or no
+    letter at all (a phone number typed one question early)."""
     name = " ".join(text.split())
-    return name[:MAX_NAME] if len(name) >= 2 and not name.startswith("/") else None
+    if len(name) < 2 or name.startswith("/") or not any(ch.isalpha() for ch in name):
+        return None
+    return name[:MAX_NAME]
 
 
 def course_value(field: str, text: str, now: datetime, tz: tzinfo) -> Any:

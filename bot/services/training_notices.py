@@ -289,24 +289,33 @@ async def export_csv(core: Core, course_id: int | None = None) -> bytes:
         if row.status == S.WAITING:
             positions[row.course_id] = positions.get(row.course_id, 0) + 1
             position = str(positions[row.course_id])
-        writer.writerow(
-            [
-                row.course.title,
-                status_label(t, row.status),
-                position,
-                row.name,
-                row.phone,
-                row.resident.tenant_code or "",
-                row.resident.building or "",
-                ", ".join(label(t, AVAILABILITY, a) for a in row.availability.split(",")),
-                label(t, SCHOOLING, row.schooling),
-                label(t, WORK, row.work),
-                row.work_note,
-                _local(core, row.signed_up_at),
-                _local(core, row.enrolled_at),
-            ]
-        )
+        cells = [
+            row.course.title,
+            status_label(t, row.status),
+            position,
+            row.name,
+            row.phone,
+            row.resident.tenant_code or "",
+            row.resident.building or "",
+            ", ".join(label(t, AVAILABILITY, a) for a in row.availability.split(",")),
+            label(t, SCHOOLING, row.schooling),
+            label(t, WORK, row.work),
+            row.work_note,
+            _local(core, row.signed_up_at),
+            _local(core, row.enrolled_at),
+        ]
+        writer.writerow([_inert(cell) for cell in cells])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(cell: str) -> str:
+    """Excel runs a cell that starts like a formula: a name or note typed by a resident
+    ("=HYPERLINK(...)") must stay text, and "+39..." must not become 3,93E+11. A leading
+    apostrophe keeps it text (OWASP's advice for CSV injection)."""
+    return "'" + cell if cell.startswith(FORMULA_START) else cell
 
 
 def _local(core: Core, instant: datetime | None) -> str:

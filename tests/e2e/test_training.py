@@ -5,13 +5,15 @@ expired) sent through the delivery path and the scheduler's sweep."""
 from __future__ import annotations
 
 import unicodedata
-from datetime import datetime, timedelta
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.core import Core
 from bot.fakeapi import FakeBotAPI
-from bot.models import Delivery, DeliveryStatus
+from bot.models import Delivery, DeliveryStatus, PlanAlert
 from bot.services import residents, training
 from tests.conftest import ROME
 from tests.support import (
@@ -23,12 +25,22 @@ from tests.support import (
     filled,
     intake,
     linked,
+    plan,
     read,
     seen,
     texts,
 )
 
 START = COURSE_START
+
+
+@pytest.fixture(autouse=True)
+def every_press_answered(fake: FakeBotAPI) -> Iterator[None]:
+    """No button press may leave the resident's or operator's client spinning."""
+    yield
+    assert fake.unanswered_callback_queries == []
+
+
 OFFER = (
     "🎉 A place is free for you in <b>{course}</b>: do you take it?\nPlease answer by {deadline}."
 )
@@ -67,6 +79,8 @@ async def test_the_whole_form_in_italian_with_back_bad_numbers_edit_and_a_restar
         name="Marco Rossi",
     )
     assert marco.buttons == [it._("✅ Yes"), it._("⬅️ Back"), it._("❌ Cancel")]
+    await marco.send("333 123 4567")  # the phone number, one question early
+    assert texts(marco)[-2] == seen(it, "Please write your name and surname, in letters.")
     await marco.send("Marco Antonio Rossi")  # a typed name replaces the known one
     assert it._("📱 Share my phone number") in marco.keyboard
     for wrong in ("12345", "+39 12", "telefono"):
@@ -346,6 +360,22 @@ async def test_a_place_freed_by_deleting_ones_data_is_offered_by_the_sweep(
     assert await enrollment_statuses(core) == {"Sara Neri": "offered"}
 
 
+async def test_a_linked_resident_who_deletes_their_data_leaves_the_course(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    cooking = await course(core, capacity=1)
+    marco = await linked(core, fake, 5511, "it", "Marco Rossi")
+    await training.sign_up(core, await _id(core, 5511), cooking.id, intake("Marco Rossi"))
+    waiting = await linked(core, fake, 5512, "it", "Sara Neri")
+    await training.sign_up(core, await _id(core, 5512), cooking.id, intake("Sara Neri"))
+    it = core.catalogs.translator("it")
+    await marco.send("/delete")
+    await marco.press(it._("🗑 Yes, delete"))
+    # the tenant record stays with the office, but not the phone and answers of the sign-up
+    await eventually(lambda: it._("✅ Yes, I take it") in waiting.buttons)
+    assert await enrollment_statuses(core) == {"Sara Neri": "offered"}
+
+
 async def test_no_sign_up_before_the_privacy_notice(harness: Harness, core: Core, fake: FakeBotAPI):
     open_to_all = await course(core, capacity=1, allow_unlinked=True)
     stranger = fake.user(5601, first_name="Ali", language_code="it")
@@ -427,3 +457,150 @@ async def test_many_long_courses_fit_in_one_list_and_all_can_be_chosen(
     signing_up = texts(marco)[-2]  # the course's card comes with the first question
     assert signing_up.startswith(seen(it, "Sign-up for <b>{course}</b>", course="Corso 11"))
     assert "Descrizione lunga." in signing_up
+
+
+async def test_the_phone_keyboard_left_on_screen_after_back_still_means_back_and_cancel(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    await course(core)
+    li = await linked(core, fake, 5951, "zh", "Li Wei")
+    zh = core.catalogs.translator("zh")
+    await li.send(zh._("📚 Training"))
+    await li.press("Cucina professionale")
+    await li.press(zh._("✅ Yes"))
+    await li.tap(zh._("⬅️ Back"))  # back to the name; the phone keyboard is still there
+    assert zh._("❌ Cancel") in li.keyboard
+    await li.tap(zh._("❌ Cancel"))  # not a name
+    assert li.last.text == seen(zh, "Cancelled. You are not signed up.")
+    assert zh._("📚 Training") in li.keyboard
+
+    await filled(core, li, zh, "Cucina professionale")  # up to the summary
+    await li.press(zh._("✏️ Edit"))
+    await li.press("📱 " + zh._("Phone"))
+    await li.tap(zh._("⬅️ Back"))  # back to the summary, the phone keyboard stays
+    await li.tap(zh._("⬅️ Back"))  # from the summary: the note question, not a hint
+    assert li.last.text == seen(
+        zh, "Anything to add about the work you look for? Write it, or tap Skip."
+    )
+    await li.tap(zh._("❌ Cancel"))  # not a note
+    assert li.last.text == seen(zh, "Cancelled. You are not signed up.")
+    assert await enrollment_statuses(core) == {}
+
+
+async def test_another_menu_button_mid_form_works_and_training_resumes_the_form(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    await course(core)
+    amina = await linked(core, fake, 5961, "ar", "Amina Haddad")
+    ar = core.catalogs.translator("ar")
+    await amina.send(ar._("📚 Training"))
+    await amina.press("Cucina professionale")
+    await amina.press(ar._("✅ Yes"))
+    await amina.send_contact("+39 333 123 4567")
+    assert amina.last.text == seen(ar, "When can you come? Tap all that fit, then Done.")
+    await amina.send(ar._("❓ Help"))  # the menu stays on screen during the form
+    help_text = amina.last.text or ""
+    assert seen(ar, "/training – job-training courses: sign up, see your place") in help_text
+    assert seen(ar, "Please answer with the buttons.") not in texts(amina)
+    await amina.send(ar._("📚 Training"))  # the form waited, at the same question
+    assert texts(amina)[-2] == seen(ar, "Let's go on with your sign-up where you left off.")
+    assert amina.last.text == seen(ar, "When can you come? Tap all that fit, then Done.")
+    await amina.press("⬜ " + ar._("Evenings"))
+    await amina.press(ar._("Done"))
+    await amina.press(ar._("Primary school"))
+    await amina.press(ar._("Any work"))
+    await amina.press(ar._("Skip"))
+    await amina.press(ar._("✅ Confirm"))
+    assert await enrollment_statuses(core) == {"Amina Haddad": "enrolled"}
+    assert fake.unanswered_callback_queries == []
+
+
+async def test_training_tapped_while_writing_a_note_for_the_office_ends_that_request(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    await course(core)
+    amina = await linked(core, fake, 5971, "it", "Amina Haddad")
+    await plan(core, "T5971", [(date(2026, 11, 5), 40000)])
+    it = core.catalogs.translator("it")
+    await amina.send("/payments")
+    await amina.press(it._("📞 I cannot pay / call me"))  # asks for an optional note
+    await amina.send(it._("📚 Training"))  # the menu, not a note
+    assert "Cucina professionale" in amina.buttons
+    await amina.send("grazie")  # later, not a note either
+    async with core.db.session() as session:
+        assert list(await session.scalars(select(PlanAlert))) == []
+
+
+async def test_after_a_restart_the_question_on_screen_still_answers(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    await course(core)
+    li = await linked(core, fake, 5981, "zh", "Li Wei")
+    zh = core.catalogs.translator("zh")
+    await li.send(zh._("📚 Training"))
+    await li.press("Cucina professionale")
+    await li.press(zh._("✅ Yes"))
+    await harness.restart()  # a deploy while the phone question is on screen
+    await li.send("12")  # the stored conversation takes the answer: a hint, not the menu
+    assert texts(li)[-2] == seen(
+        zh,
+        "This does not look like a phone number. Write it with digits only, for example 333 "
+        "123 4567, or +212 612 345 678 for a number from abroad.",
+    )
+    await li.send("333 123 4567")
+    await harness.restart()
+    await li.press("⬜ " + zh._("Mornings"))  # a button of the question shown before the restart
+    await li.press(zh._("Done"))
+    assert li.last.text == seen(zh, "What is the highest school you finished?")
+
+
+async def test_a_double_tap_on_back_goes_back_once(harness: Harness, core: Core, fake: FakeBotAPI):
+    await course(core)
+    amina = await linked(core, fake, 5991, "ar", "Amina Haddad")
+    ar = core.catalogs.translator("ar")
+    await amina.send(ar._("📚 Training"))
+    await amina.press("Cucina professionale")
+    await amina.press(ar._("✅ Yes"))
+    await amina.send("333 123 4567")
+    await amina.press("⬜ " + ar._("Mornings"))
+    await amina.press(ar._("Done"))
+    await amina.press(ar._("Primary school"))
+    work = amina.last
+    assert work.text == seen(ar, "What kind of work are you looking for?")
+    rows = work.raw["reply_markup"]["inline_keyboard"]
+    back = next(b["callback_data"] for row in rows for b in row if b["text"] == ar._("⬅️ Back"))
+    await amina.press_data(back, work.message_id)  # two taps on a slow phone:
+    await amina.press_data(back, work.message_id)  # both reach the bot
+    assert amina.last.text == seen(ar, "What is the highest school you finished?")
+    assert seen(ar, "Sorry, something went wrong. Please try again.") not in texts(amina)
+    await amina.press(ar._("Middle school"))
+    assert amina.last.text == seen(ar, "What kind of work are you looking for?")
+
+
+async def test_a_double_tap_on_an_offer_is_answered_without_an_error(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    cooking = await course(core, capacity=1)
+    names = ("Li Wei", "Sara Neri", "Omar Saleh")
+    people = [await linked(core, fake, 6001 + i, "it", name) for i, name in enumerate(names)]
+    ids = [await _id(core, 6001 + i) for i in range(3)]
+    for resident_id, name in zip(ids, names, strict=True):
+        await training.sign_up(core, resident_id, cooking.id, intake(name))
+    placed = (await training.mine(core, ids[0]))[0].enrollment.id
+    await training.withdraw(core, ids[0], placed)
+    harness.app.sender.wake()
+    it = core.catalogs.translator("it")
+    for user, resident_id, choice in ((people[1], ids[1], "n"), (people[2], ids[2], "y")):
+        await eventually(lambda user=user: it._("✅ Yes, I take it") in user.buttons)
+        offer = user.last
+        row = (await training.mine(core, resident_id))[0].enrollment.id
+        await user.press_data(f"tr:of:{row}:{choice}", offer.message_id)  # two taps on a
+        await user.press_data(f"tr:of:{row}:{choice}", offer.message_id)  # slow phone
+        assert seen(it, "This offer is no longer valid.") not in texts(user)  # just answered
+        assert seen(it, "Sorry, something went wrong. Please try again.") not in texts(user)
+    assert await enrollment_statuses(core) == {
+        "Li Wei": "withdrawn",
+        "Sara Neri": "declined",
+        "Omar Saleh": "enrolled",
+    }
+    assert texts(people[1]).count(seen(it, "All right. The place goes to the next person.")) == 1

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from datetime import datetime
+
+import pytest
 
 from bot.core import Core
 from bot.fakeapi import FakeBotAPI
@@ -30,6 +33,13 @@ from tests.support import (
 )
 
 NOT_ACTIVE = "This button is no longer active."
+
+
+@pytest.fixture(autouse=True)
+def every_press_answered(fake: FakeBotAPI) -> Iterator[None]:
+    """No button press may leave the resident's or operator's client spinning."""
+    yield
+    assert fake.unanswered_callback_queries == []
 
 
 async def operator(core: Core, fake: FakeBotAPI, user_id: int = 9001):
@@ -128,6 +138,19 @@ async def test_the_figures_capacity_closing_and_the_lists(
         )
     ) in (op.last.text or "")
 
+    await op.press(it._("➖ 1 place"))  # back to one place: nobody loses theirs
+    assert fake.calls_to("answerCallbackQuery")[-1].get("text") == it._("Places: {n}", n=1)
+    await op.press(it._("➖ 1 place"))
+    answer = fake.calls_to("answerCallbackQuery")[-1].get("text")
+    assert answer == it._("A course needs at least one place.")
+    assert (await training.view(core, cooking.id)).course.capacity == 1
+    assert await enrollment_statuses(core) == {
+        "Persona 0": "enrolled",
+        "Persona 1": "offered",
+        "Persona 2": "waiting",
+    }
+    await op.press(it._("➕ 1 place"))
+
     # the list with contact details, a participant completed, one removed, one moved
     await op.press(it._("👥 People"))
     listing = op.last.text or ""
@@ -203,8 +226,8 @@ async def test_the_csv_comes_as_a_file_in_chat(harness: Harness, core: Core, fak
     rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig")), delimiter=";"))
     assert content.startswith(b"\xef\xbb\xbf")
     assert [row[:5] for row in rows[1:]] == [
-        ["Cucina professionale", it._("enrolled"), "", "Persona 0", "+393331234567"],
-        ["Cucina professionale", it._("waiting"), "1", "Persona 1", "+393331234567"],
+        ["Cucina professionale", it._("enrolled"), "", "Persona 0", "'+393331234567"],
+        ["Cucina professionale", it._("waiting"), "1", "Persona 1", "'+393331234567"],
     ]
     await op.send("/courses")
     await op.press(it._("📄 Export all (CSV)"))
@@ -227,6 +250,14 @@ async def test_residents_cannot_act_as_operators_or_on_someone_elses_sign_up(
         assert bilal.last.text == unknown
     before = len(bilal.messages)
     for forged in (
+        f"co:open:{cooking.id}",
+        f"co:ros:{cooking.id}",  # the list with phone numbers
+        f"co:p:{anna_row}",  # one person's card
+        f"co:ed:{cooking.id}",
+        f"co:ef:{cooking.id}:capacity",
+        f"co:done:{anna_row}",
+        f"co:drop:{anna_row}",
+        f"co:mv:{anna_row}",
         f"co:cap:{cooking.id}:+",
         f"co:st:{cooking.id}:closed",
         f"co:dropy:{anna_row}",
@@ -240,6 +271,7 @@ async def test_residents_cannot_act_as_operators_or_on_someone_elses_sign_up(
         answers = fake.calls_to("answerCallbackQuery")
         assert answers[-1].get("text") == it._(NOT_ACTIVE), forged
     assert len(bilal.messages) == before  # nothing shown, nothing sent
+    assert "+393331234567" not in " ".join(texts(bilal))
     assert (await training.view(core, cooking.id)).course.capacity == 1
     assert await enrollment_statuses(core) == {"Anna Bianchi": "enrolled"}
 
@@ -296,3 +328,48 @@ async def test_operators_write_to_those_enrolled_in_a_course(
     await op.press("Cucina professionale")
     await op.send("Domani vi chiamiamo")
     assert read(it._("Recipients: {n}", n=1)) in (op.last.text or "")
+
+
+async def test_forged_ids_too_long_for_the_database_are_refused_like_old_buttons(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    it = core.catalogs.translator("it")
+    cooking = await course(core, capacity=1)
+    op = await operator(core, fake)
+    marco = await linked(core, fake, 5601, "it", "Marco Rossi")
+    await marco.send("/training")
+    await op.send("/courses")
+    huge = "9" * 20  # fits in 64 bytes of callback data, not in an integer column
+    for user, forged in (
+        (marco, f"tr:sign:{huge}"),
+        (marco, f"tr:wd:{huge}"),
+        (marco, f"tr:wdy:{huge}"),
+        (marco, f"tr:of:{huge}:y"),
+        (op, f"co:open:{huge}"),
+        (op, f"co:p:{huge}"),
+        (op, f"co:dropy:{huge}"),
+        (op, f"co:mvto:{huge}:{cooking.id}"),
+        (op, f"co:cap:{huge}:+"),
+    ):
+        await user.press_data(forged)
+        answers = fake.calls_to("answerCallbackQuery")
+        assert answers[-1].get("text") == it._(NOT_ACTIVE), forged
+    assert fake.unanswered_callback_queries == []
+    harness.check()  # no handler failed (an overflowing id used to raise in the database)
+
+
+async def test_many_courses_fit_in_one_list_for_operators(
+    harness: Harness, core: Core, fake: FakeBotAPI
+):
+    for number in range(60):  # years of courses, the closed ones kept
+        await course(core, f"Corso di formazione professionale numero {number:02d} per adulti")
+    op = await operator(core, fake)
+    it = core.catalogs.translator("it")
+    await op.send("/courses")
+    listing = op.last.text or ""
+    assert len(listing) < 4096  # the fake Bot API would refuse a longer one
+    shown = [b for b in op.buttons if b.startswith("Corso")]
+    assert listing.endswith(seen(it, "…and {n} more.", n=60 - len(shown)))
+    assert op.buttons[-1] == it._("📄 Export all (CSV)")
+    await op.press(shown[-1])
+    assert shown[-1] in (op.last.text or "")

@@ -19,7 +19,7 @@ from bot.clock import Clock
 from bot.config import ConfigError, Settings
 from bot.core import Core
 from bot.models import Delivery, Enrollment, EnrollmentStatus, Resident
-from bot.services import audiences, linking, residents, training
+from bot.services import audiences, linking, residents, training, training_forms
 from bot.services import training_notices as notices
 from tests.conftest import ROME
 from tests.support import course, intake
@@ -109,6 +109,17 @@ async def test_capacity_raised_offers_places_lowered_removes_nobody(core: Core):
     late = await person(core, 399, "Late")
     with pytest.raises(training.CourseClosed):
         await training.sign_up(core, late, cooking.id, intake("Late"))
+    await training.update_course(core, cooking.id, capacity=5)
+    first = (await training.mine(core, ids[0]))[0].enrollment.id
+    await training.withdraw(core, ids[0], first)
+    assert [s for _, s in await statuses(core, cooking.id)] == [
+        "withdrawn",
+        "offered",
+        "offered",
+        "waiting",  # closed: no offer, though places are free
+    ]
+    await training.update_course(core, cooking.id, status="open")
+    assert [s for _, s in await statuses(core, cooking.id)][-1] == "offered"
 
 
 async def test_a_sign_up_held_by_the_chat_and_by_the_record_keeps_the_earlier(core: Core, clock):
@@ -161,6 +172,44 @@ async def test_a_merge_that_frees_a_place_offers_it(core: Core, clock):
     assert await statuses(core, cooking.id) == [("Omar (record)", "enrolled"), ("Next", "offered")]
 
 
+async def test_a_merge_keeps_the_place_over_an_old_withdrawal(core: Core, clock):
+    """The record withdrew long ago (older phone); the new chat has the place: it stays."""
+    cooking = await course(core, capacity=1, allow_unlinked=True)
+    record = await residents.add_record(core, "A103", "Amina Haddad", "A")
+    await residents.give_consent(core, record.id, None)
+    old = await training.sign_up(core, record.id, cooking.id, intake("Amina (record)"))
+    await training.withdraw(core, record.id, old.enrollment.id)
+    clock.set(datetime(2026, 11, 26, 10, 0, tzinfo=ROME))
+    chat = await residents.touch(core, 8201, 8201, "ar")
+    await residents.give_consent(core, chat.id, "Amina")
+    await training.sign_up(core, chat.id, cooking.id, intake("Amina (chat)"))
+    waiting = await person(core, 8202, "Next")
+    await training.sign_up(core, waiting, cooking.id, intake("Next"))
+    issued = await linking.issue(core, "A103")
+
+    await linking.redeem(core, chat.id, 8201, issued.code)
+
+    assert await statuses(core, cooking.id) == [("Amina (chat)", "enrolled"), ("Next", "waiting")]
+    assert [m.enrollment.name for m in await training.mine(core, record.id)] == ["Amina (chat)"]
+
+
+async def test_a_chat_in_the_middle_of_a_form_links_to_a_record_with_an_old_form(core: Core):
+    cooking = await course(core, capacity=1, allow_unlinked=True)
+    record = await residents.add_record(core, "A104", "Amina Haddad", "A")
+    await residents.give_consent(core, record.id, None)
+    await training_forms.save(core, record.id, "signup", "phone", course_id=cooking.id, name="Old")
+    chat = await residents.touch(core, 8301, 8301, "ar")
+    await residents.give_consent(core, chat.id, "Amina")
+    await training_forms.save(core, chat.id, "signup", "work", course_id=cooking.id, name="New")
+    issued = await linking.issue(core, "A104")
+
+    result = await linking.redeem(core, chat.id, 8301, issued.code)
+
+    assert result.outcome == linking.Outcome.LINKED
+    draft = await training_forms.draft(core, record.id, "signup")
+    assert draft is not None and (draft.step, draft.data["name"]) == ("work", "New")
+
+
 async def test_broadcast_audiences_per_course(core: Core):
     cooking = await course(core, capacity=1)
     a, b = await person(core, 400, "Anna"), await person(core, 401, "Bilal")
@@ -185,7 +234,17 @@ async def test_the_csv_export_opens_in_italian_excel(core: Core):
     a, b = await person(core, 500, "Anna"), await person(core, 501, "Bilal")
     await training.sign_up(core, a, cooking.id, intake("Anna"))
     await training.sign_up(
-        core, b, cooking.id, training.Form("Bilal", "+212612345678", ["evening"], "none", "any")
+        core,
+        b,
+        cooking.id,
+        training.Form(
+            '=HYPERLINK("http://x.example";"Bilal")',  # typed by a resident as their name
+            "+212612345678",
+            ["evening"],
+            "none",
+            "any",
+            "@SUM(1+1) anni in cucina",
+        ),
     )
     rows = rows_of(await notices.export_csv(core, cooking.id))
     it = core.catalogs.translator("it")
@@ -195,7 +254,7 @@ async def test_the_csv_export_opens_in_italian_excel(core: Core):
         it._("enrolled"),
         "",
         "Anna",
-        "+393331234567",
+        "'+393331234567",  # text for Excel: not 3,93E+11, not a formula
         "T500",
         "B",
         it._("Mornings"),
@@ -205,7 +264,14 @@ async def test_the_csv_export_opens_in_italian_excel(core: Core):
         "25/11/2026 10:00",
         "25/11/2026 10:00",
     ]
-    assert rows[2][:5] == ["Cucina; base", it._("waiting"), "1", "Bilal", "+212612345678"]
+    assert rows[2][:5] == [
+        "Cucina; base",
+        it._("waiting"),
+        "1",
+        """'=HYPERLINK("http://x.example";"Bilal")""",  # shown as typed, never run
+        "'+212612345678",
+    ]
+    assert rows[2][10] == "'@SUM(1+1) anni in cucina"
     assert rows[2][-1] == ""
 
 

@@ -48,6 +48,9 @@ def test_phone_numbers(typed: str, stored: str | None):
         pytest.param("李伟", "李伟", id="Chinese, two characters"),
         pytest.param("A", None, id="one letter"),
         pytest.param("/start", None, id="a command"),
+        pytest.param("333 123 4567", None, id="a phone number, one question early"),
+        pytest.param("٣٣٣ ١٢٣", None, id="Arabic-Indic digits only"),
+        pytest.param("Li 2", "Li 2", id="letters and a digit"),
     ],
 )
 def test_names(text: str, name: str | None):

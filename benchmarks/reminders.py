@@ -38,7 +38,7 @@ from bot.clock import FixedClock
 from bot.config import Settings
 from bot.core import Core
 from bot.models import Delivery, Instalment, PlanStatus, RepaymentPlan, Resident, Role
-from bot.services import reminders
+from bot.services import plan_import, reminders
 
 ID_BASE = 30_000_000
 PREFIX = "BENCH-"
@@ -129,6 +129,8 @@ async def populate(core: Core, residents: int, instalments: int) -> None:
                 rows = []
         if rows:
             await session.execute(insert(Instalment), rows)
+    async with core.db.session() as session:
+        await plan_import.refresh_statistics(session)  # as an import of the same rows does
 
 
 async def clean(core: Core) -> None:

@@ -20,7 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -655,4 +655,14 @@ async def run(
         if apply and not summary.errors:
             await session.commit()
             summary.applied = True
+            await refresh_statistics(session)
     return summary
+
+
+async def refresh_statistics(session: AsyncSession) -> None:
+    """After a bulk load, tell PostgreSQL's planner how large the tables now are: with the
+    statistics of a near-empty table it loops over every plan in the reminder sweep (1.7 s
+    instead of 0.1 s for 100,000 instalments) until autovacuum comes round."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("ANALYZE residents, repayment_plans, instalments, payments"))
+        await session.commit()

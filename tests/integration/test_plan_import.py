@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bot import cli
 from bot.config import Settings
@@ -393,3 +393,21 @@ def test_the_command_line_import_with_dry_run(
             await core.close()
 
         asyncio.run(clean())
+
+
+async def test_an_import_refreshes_the_planner_statistics_on_postgresql(core: Core):
+    """So the reminder sweep's plan fits the tables' new size at once (see benchmarks/)."""
+    if core.db.engine.dialect.name != "postgresql":
+        pytest.skip("planner statistics are PostgreSQL's")
+
+    async def analysed() -> int:
+        async with core.db.session() as session:
+            return await session.scalar(
+                text("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'instalments'")
+            )
+
+    before = await analysed()
+    await plan_import.run(core, "piani.csv", SAMPLE)  # a dry run changes nothing
+    assert await analysed() == before
+    assert (await plan_import.run(core, "piani.csv", SAMPLE, apply=True)).applied
+    assert await analysed() == before + 1

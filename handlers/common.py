@@ -187,7 +187,8 @@ async def answer_query(update: Update, text: str | None = None) -> None:
 async def remove_buttons(update: Update) -> None:
     """Take the buttons off the message whose button was pressed, so it is not pressed twice."""
     query = update.callback_query
-    if query is not None and query.message is not None:
+    # A second tap on a slow phone finds the buttons gone already: nothing to take off.
+    if query is not None and getattr(query.message, "reply_markup", None):
         await query.edit_message_reply_markup(None)
 
 

@@ -243,8 +243,11 @@ async def test_chinese_withdrawal_offers_the_place_to_the_next_who_accepts(
     await li.send("/training")
     await li.press(zh._("📋 My sign-ups"))
     await li.press(zh._("Withdraw: {course}", course="Magazzino e logistica"))
-    await li.press(zh._("No, stay"))
+    confirm = li.last
+    await li.press_data("tr:wdn", confirm.message_id)  # "No, stay", tapped twice
+    await li.press_data("tr:wdn", confirm.message_id)
     assert li.last.text == seen(zh, "All right, nothing has changed.")
+    assert seen(zh, "Sorry, something went wrong. Please try again.") not in texts(li)
     await li.press(zh._("Withdraw: {course}", course="Magazzino e logistica"))
     await li.press(zh._("Yes, withdraw"))
     assert li.last.text == seen(

@@ -37,6 +37,8 @@ HOLDS_PLACE = (S.ENROLLED, S.OFFERED, S.COMPLETED)
 ACTIVE = (S.ENROLLED, S.OFFERED, S.WAITING)
 OFFER, OFFER_EXPIRED, REMINDER = "training_offer", "training_offer_expired", "training_reminder"
 REMOVED, MOVED = "training_removed", "training_moved"  # told to the resident an operator moved
+CHANGED = "training_changed"  # the first session's time or place changed
+TOLD_OF_CHANGES = ("starts_at", "place")
 REMINDER_AHEAD = timedelta(days=1)
 COURSE_FIELDS = (
     "title",
@@ -453,34 +455,39 @@ async def fill_free_places(core: Core) -> int:
 
 
 async def plan_reminders(core: Core) -> int:
-    """The day before a course starts, each enrolled resident is reminded, once."""
+    """The day before a course starts, each enrolled resident is reminded, once for each start
+    time (a postponed course is reminded again, for its new date)."""
     now = core.clock.now()
-    key = literal(f"{REMINDER}:") + cast(Enrollment.id, String(20))
+    enqueued = 0
     async with core.db.session.begin() as session:
-        rows = list(
-            await session.execute(
-                select(Enrollment.id, Enrollment.resident_id, Course.starts_at)
-                .join(Course, Course.id == Enrollment.course_id)
-                .where(
+        soon = await session.scalars(
+            select(Course).where(
+                Course.status == CourseStatus.OPEN,
+                Course.starts_at > now,
+                Course.starts_at <= now + REMINDER_AHEAD,
+            )
+        )
+        for course in list(soon):
+            start = int(course.starts_at.timestamp())
+            key = literal(f"{REMINDER}:") + cast(Enrollment.id, String(20)) + literal(f":{start}")
+            rows = await session.execute(
+                select(Enrollment.id, Enrollment.resident_id).where(
+                    Enrollment.course_id == course.id,
                     Enrollment.status == S.ENROLLED,
-                    Course.status == CourseStatus.OPEN,
-                    Course.starts_at > now,
-                    Course.starts_at <= now + REMINDER_AHEAD,
                     ~exists().where(Delivery.dedupe_key == key),
                 )
             )
-        )
-        for enrollment_id, resident_id, starts_at in rows:
-            await outbox.enqueue(
-                session,
-                resident_id=resident_id,
-                kind=REMINDER,
-                key=f"{REMINDER}:{enrollment_id}",
-                params={"enrollment": enrollment_id},
-                now=now,
-                expires_at=starts_at,
-            )
-        return len(rows)
+            for enrollment_id, resident_id in list(rows):
+                enqueued += await outbox.enqueue(
+                    session,
+                    resident_id=resident_id,
+                    kind=REMINDER,
+                    key=f"{REMINDER}:{enrollment_id}:{start}",
+                    params={"enrollment": enrollment_id, "start": start},
+                    now=now,
+                    expires_at=course.starts_at,
+                )
+    return enqueued
 
 
 # -- linking ----------------------------------------------------------------------------------
@@ -553,12 +560,26 @@ async def create_course(core: Core, values: dict[str, Any]) -> Course:
 
 
 async def update_course(core: Core, course_id: int, **values: Any) -> Course:
-    """Change fields; more capacity or a reopening offers the free places at once."""
+    """Change fields; more capacity or a reopening offers the free places at once. A new time
+    or place of the first session is told to those enrolled or offered a place."""
     now = core.clock.now()
     async with core.db.session.begin() as session:
         course = await _lock_course(session, course_id, now)
+        changed = any(
+            key in TOLD_OF_CHANGES and getattr(course, key) != value
+            for key, value in values.items()
+        )
         for key, value in values.items():
             setattr(course, key, value)
+        if changed and course.status == CourseStatus.OPEN:
+            told = await session.scalars(
+                select(Enrollment).where(
+                    Enrollment.course_id == course.id,
+                    Enrollment.status.in_((S.ENROLLED, S.OFFERED)),
+                )
+            )
+            for row in told:
+                await _tell(session, row, CHANGED, now)
         await _fill(core, session, course, now)
         return course
 

@@ -21,6 +21,7 @@ from bot.ics import CalendarEvent, calendar_file
 from bot.models import Course, CourseStatus, Delivery, Enrollment, EnrollmentStatus, Resident
 from bot.services import audiences
 from bot.services.training import (
+    CHANGED,
     MOVED,
     OFFER,
     OFFER_EXPIRED,
@@ -160,6 +161,8 @@ async def render_reminder(
     course, now = item.course, core.clock.now()
     if course.status != CourseStatus.OPEN or course.starts_at <= now:
         return None
+    if row.params.get("start") != int(course.starts_at.timestamp()):
+        return None  # postponed meanwhile: the new date has its own reminder
     tz = core.settings.tz
     # Held back by quiet hours, a reminder for an evening course may go out on the day itself.
     same_day = course.starts_at.astimezone(tz).date() == now.astimezone(tz).date()
@@ -170,6 +173,27 @@ async def render_reminder(
     )
     return Outgoing(
         t._(template, course=course.title, when=t.moment(course.starts_at), place=course.place)
+    )
+
+
+@register(CHANGED)
+async def render_changed(
+    core: Core, session: AsyncSession, row: Delivery, resident: Resident, t: Translator
+) -> Outgoing | None:
+    item = await _enrollment(session, row)
+    if item is None or item.status not in (S.ENROLLED, S.OFFERED):
+        return None
+    course = item.course
+    if course.status != CourseStatus.OPEN or course.starts_at <= core.clock.now():
+        return None
+    return Outgoing(
+        t._(
+            "📅 The course <b>{course}</b> has changed: the first session is now {when}, at "
+            "{place}.",
+            course=course.title,
+            when=t.moment(course.starts_at),
+            place=course.place,
+        )
     )
 
 

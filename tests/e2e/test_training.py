@@ -28,6 +28,7 @@ from tests.support import (
     plan,
     read,
     seen,
+    settled,
     texts,
 )
 
@@ -346,6 +347,42 @@ async def test_the_day_before_reminder_is_sent_once(
         count = await session.scalar(select(func.count()).where(Delivery.kind == training.REMINDER))
     assert count == 1
     assert texts(marco).count(reminder) == 1
+
+
+async def test_a_postponed_course_is_told_and_reminded_for_its_new_date(
+    harness: Harness, core: Core, fake: FakeBotAPI, clock
+):
+    cooking = await course(core)
+    amina = await linked(core, fake, 5411, "ar", "Amina Haddad")
+    await training.sign_up(core, await _id(core, 5411), cooking.id, intake("Amina Haddad"))
+    ar = core.catalogs.translator("ar")
+    later = START + timedelta(days=7)
+    await training.update_course(core, cooking.id, starts_at=later, place="Via Roma 1")
+    changed = seen(
+        ar,
+        "📅 The course <b>{course}</b> has changed: the first session is now {when}, at "
+        "{place}.",
+        course="Cucina professionale",
+        when=ar.moment(later),
+        place="Via Roma 1",
+    )
+    await eventually(lambda: changed in texts(amina))
+    await training.update_course(core, cooking.id, schedule="martedì 9-12")  # not told
+    await settled(core)  # nothing in flight when the pinned clock jumps past the send lease
+    clock.set(START - timedelta(hours=23))  # the old date: no reminder any more
+    assert await training.plan_reminders(core) == 0
+    clock.set(later - timedelta(hours=23))
+    await eventually(lambda: any("⏰" in text for text in texts(amina)))
+    reminder = seen(
+        ar,
+        "⏰ Reminder: the course <b>{course}</b> starts tomorrow, {when}, at {place}.",
+        course="Cucina professionale",
+        when=ar.moment(later),
+        place="Via Roma 1",
+    )
+    assert [text for text in texts(amina) if "⏰" in text] == [reminder]
+    assert texts(amina).count(changed) == 1
+    harness.check()
 
 
 async def test_a_place_freed_by_deleting_ones_data_is_offered_by_the_sweep(

@@ -28,7 +28,7 @@ from telegram.ext import (
 )
 
 from bot.i18n import N_, Translator
-from bot.models import CourseStatus, Enrollment, EnrollmentStatus, Resident, TrainingDraft
+from bot.models import CourseStatus, EnrollmentStatus, Resident, TrainingDraft
 from bot.services import DomainError, training, training_forms
 from bot.services import training_notices as notices
 from bot.services.training_forms import LIMITS, MAX_CAPACITY, course_value
@@ -349,7 +349,7 @@ async def choose_field(
 async def roster(update: Update, context: BotContext, operator: Resident, t: Translator) -> None:
     await answer_query(update)
     course_id = int(callback_parts(update)[2])
-    people = [r for r in await training.roster(context.core, course_id) if _current(r)]
+    people = await training.roster(context.core, course_id)
     if not people:
         await reply(update, t._("Nobody has signed up for this course yet."))
         return
@@ -368,10 +368,6 @@ async def roster(update: Update, context: BotContext, operator: Resident, t: Tra
     if len(people) > ROSTER_SHOWN:
         lines.append(t._("…and {n} more: see the CSV.", n=t.number(len(people) - ROSTER_SHOWN)))
     await reply(update, "\n".join(lines), reply_markup=buttons(*rows))
-
-
-def _current(row: Enrollment) -> bool:
-    return row.status in (*training.ACTIVE, EnrollmentStatus.COMPLETED)
 
 
 @operators_only

@@ -83,7 +83,7 @@ def state(step: str) -> str:
 
 async def show(update: Update, context: BotContext, resident: Resident, t: Translator) -> str | int:
     """/training and the menu button: resume an unfinished form, or list the courses."""
-    draft = await _live_draft(context, resident)
+    draft = await training_forms.draft(context.core, resident.id, KIND)
     if draft is not None:
         await reply(update, t._("Let's go on with your sign-up where you left off."))
         return await ask(update, context, t, draft)
@@ -389,21 +389,12 @@ def _nav(t: Translator, step: str) -> list[tuple[str, str]]:
     return [(back[0], f"{back[1]}:{step}"), cancel]
 
 
-async def _live_draft(context: BotContext, resident: Resident) -> TrainingDraft | None:
-    draft = await training_forms.draft(context.core, resident.id, KIND)
-    ttl = context.core.settings.conversation_ttl
-    if draft is not None and draft.updated_at < context.core.clock.now() - ttl:
-        await training_forms.drop(context.core, resident.id, KIND)  # its conversation is gone
-        return None
-    return draft
-
-
 async def _draft(
     update: Update, context: BotContext
 ) -> tuple[Resident, Translator, TrainingDraft | None]:
     resident, t = await who(update, context)
     await answer_query(update)
-    return resident, t, await _live_draft(context, resident)
+    return resident, t, await training_forms.draft(context.core, resident.id, KIND)
 
 
 async def _next(

@@ -597,16 +597,17 @@ async def change_capacity(core: Core, course_id: int, delta: int) -> Course:
 
 
 async def roster(core: Core, course_id: int) -> list[Enrollment]:
-    """Everyone who signed up, with their resident: the places first, then the list."""
+    """Who holds or waits for a place, or completed the course, with their resident: the
+    places first, then the list (who left it is in the history and the CSV)."""
     order = {s: i for i, s in enumerate((S.ENROLLED, S.OFFERED, S.WAITING, S.COMPLETED))}
     async with core.db.session() as session:
         rows = await session.scalars(
             select(Enrollment)
             .options(joinedload(Enrollment.resident), joinedload(Enrollment.course))
-            .where(Enrollment.course_id == course_id)
+            .where(Enrollment.course_id == course_id, Enrollment.status.in_(list(order)))
             .order_by(Enrollment.signed_up_at, Enrollment.id)
         )
-        return sorted(rows, key=lambda r: order.get(r.status, len(order)))
+        return sorted(rows, key=lambda r: order[r.status])
 
 
 async def enrollment(core: Core, enrollment_id: int) -> Enrollment:

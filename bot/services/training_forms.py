@@ -101,8 +101,14 @@ def course_value(field: str, text: str, now: datetime, tz: tzinfo) -> Any:
 
 
 async def draft(core: Core, resident_id: int, kind: str) -> TrainingDraft | None:
-    async with core.db.session() as session:
-        return await session.get(TrainingDraft, (resident_id, kind))
+    """The unfinished answers. Older than a conversation's time to live, they go with it."""
+    stale = core.clock.now() - core.settings.conversation_ttl
+    async with core.db.session.begin() as session:
+        found = await session.get(TrainingDraft, (resident_id, kind))
+        if found is not None and found.updated_at < stale:
+            await session.delete(found)
+            return None
+        return found
 
 
 async def save(

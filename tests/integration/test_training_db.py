@@ -326,3 +326,15 @@ async def test_the_offer_lasts_as_configured(core: Core):
     await training.withdraw(core, a, first.enrollment.id)
     offered = (await training.mine(core, b))[0].enrollment
     assert offered.offer_expires_at == core.clock.now() + timedelta(hours=24)
+
+
+async def test_an_unfinished_form_lasts_as_long_as_its_conversation(core: Core, clock):
+    resident = await residents.add_record(core, "A101", "Amina Haddad", "A", "1", "3")
+    await training_forms.save(core, resident.id, "signup", "phone", name="Amina Haddad")
+    clock.advance(core.settings.conversation_ttl)
+    kept = await training_forms.draft(core, resident.id, "signup")
+    assert kept is not None and kept.data == {"name": "Amina Haddad"}
+    clock.advance(timedelta(seconds=1))  # the conversation is dropped now: its answers go too
+    assert await training_forms.draft(core, resident.id, "signup") is None
+    clock.advance(-core.settings.conversation_ttl)
+    assert await training_forms.draft(core, resident.id, "signup") is None  # deleted, not hidden

@@ -9,6 +9,8 @@ from bot.core import Core
 from bot.models import (
     ConversationState,
     Enrollment,
+    Event,
+    Invitation,
     Resident,
     Role,
     TrainingDraft,
@@ -117,6 +119,13 @@ async def forget(core: Core, telegram_user_id: int) -> None:
         # a place they held is offered to the next by the scheduler's sweep.
         for table in (Enrollment, TrainingDraft):
             await session.execute(delete(table).where(table.resident_id == resident.id))
+        # So do their answers to events still to come (who came to past ones is the office's).
+        coming = select(Event.id).where(Event.starts_at > core.clock.now())
+        await session.execute(
+            delete(Invitation).where(
+                Invitation.resident_id == resident.id, Invitation.event_id.in_(coming)
+            )
+        )
         for attribute in (
             "telegram_user_id",
             "chat_id",

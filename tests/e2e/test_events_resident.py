@@ -301,14 +301,21 @@ async def test_an_event_card_reads_right_to_left_in_arabic_even_with_an_italian_
     assert reads_right_to_left(yusuf.last.text or "")
 
 
+@pytest.mark.parametrize("linked_record", [False, True], ids=["chat only", "linked record"])
 async def test_a_place_freed_by_deleting_ones_data_goes_to_the_first_waiting(
-    harness: Harness, core: Core, fake: FakeBotAPI
+    harness: Harness, core: Core, fake: FakeBotAPI, linked_record: bool
 ):
-    """/delete erases a chat without a tenant record, its invitation with it: the place it
-    held is given by the scheduler's sweep, and the one waiting is told."""
+    """/delete erases the chat's answers to events to come (a chat without a tenant record
+    goes whole; a linked record stays with the office, without them): the place held is given
+    by the scheduler's sweep, and the one waiting is told."""
     await operator(core, fake)
-    guest = await residents.touch(core, 5601, 5601, "it")
-    await residents.give_consent(core, guest.id, "Olena")
+    if linked_record:
+        await linked(core, fake, 5601, "it", "Olena Kovalenko")
+        guest = await residents.find(core, 5601)
+        assert guest is not None
+    else:
+        guest = await residents.touch(core, 5601, 5601, "it")
+        await residents.give_consent(core, guest.id, "Olena")
     sara = await linked(core, fake, 5602, "es", "Sara Neri")
     es = core.catalogs.translator("es")
     event = await published(core, START, capacity=1, audience="role:resident")

@@ -92,6 +92,10 @@ async def test_a_new_conversation_ends_the_one_left_open(
     )
     await op.send("/newcourse")  # the event's description is left unwritten
     await op.send("Aiuto cuoco")
+    assert op.last.text == seen(it, "A short description, in simple words?")
+    await harness.restart()  # the ended conversations stay ended
+    await op.send("Corso pratico di cucina")
+    assert op.last.text == seen(it, "Who runs it?")
     operator = await residents.find(core, 9001)
     assert operator is not None
     draft = await event_drafts.draft(core, operator.id)

@@ -96,7 +96,10 @@ async def ask(update: Update, t: Translator, draft: TrainingDraft) -> str:
         if draft.step == "allow_unlinked"
         else []
     )
-    await reply(update, t._(QUESTIONS[draft.step]), reply_markup=buttons(*rows, nav_row(t, "co")))
+    # Back names its question, so a second tap (or an older question's Back) goes back once.
+    (back_label, back_data), cancel = nav_row(t, "co")
+    nav = [(back_label, f"{back_data}:{draft.step}"), cancel]
+    await reply(update, t._(QUESTIONS[draft.step]), reply_markup=buttons(*rows, nav))
     return FORM
 
 
@@ -187,6 +190,8 @@ async def back(update: Update, context: BotContext, operator: Resident, t: Trans
     draft = await training_forms.draft(context.core, operator.id, KIND)
     if draft is None:
         return END
+    if callback_parts(update)[2:3] != [draft.step]:
+        return FORM  # not the current question's Back: the question stands
     position = FIELDS.index(draft.step)
     if draft.editing or position == 0:
         return await cancel(update, context)
@@ -503,7 +508,9 @@ def handlers() -> list[BaseHandler[Update, BotContext, object]]:
             CommandHandler("newcourse", new_course, filters=PRIVATE),
             on(rf"ef:{ID}:\w+", edit_field),
         ],
-        states={FORM: [MessageHandler(TYPED, typed), on("ul:[yn]", unlinked), on("back", back)]},
+        states={
+            FORM: [MessageHandler(TYPED, typed), on("ul:[yn]", unlinked), on(r"back:\w+", back)]
+        },
         fallbacks=[on("cancel", cancel), CommandHandler("cancel", cancel, filters=PRIVATE)],
         name="course_form",
         persistent=True,

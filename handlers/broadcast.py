@@ -37,6 +37,7 @@ from bot.models import Broadcast, BroadcastStatus, Resident
 from bot.services import audiences, broadcasts
 from bot.timeparse import parse_local
 from handlers.common import (
+    QUIET_TIME,
     BotContext,
     Conversation,
     answer_query,
@@ -233,17 +234,9 @@ async def send_now(update: Update, context: BotContext, operator: Resident, t: T
     wake_sender(context)
     await answer_query(update, t._("Sending…"))
     await remove_buttons(update)
-    now = context.core.clock.now()
-    if not draft.urgent and outbox.quiet(context.core.settings, now):
-        settings = context.core.settings
-        await reply(
-            update,
-            t._(
-                "It is quiet time: the notice goes out from {time}, when residents are not "
-                "disturbed.",
-                time=settings.quiet_end.strftime("%H:%M"),
-            ),
-        )
+    held = outbox.held_until(context.core.settings, context.core.clock.now())
+    if not draft.urgent and held is not None:
+        await reply(update, t._(QUIET_TIME, time=t.time(held)))
     return END
 
 

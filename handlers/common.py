@@ -221,6 +221,9 @@ def operators_only(
 
 
 INACTIVE = N_("This button is no longer active.")
+QUIET_TIME = N_(
+    "It is quiet time: the notice goes out from {time}, when residents are not disturbed."
+)
 
 
 def cancel_row(t: Translator, prefix: str) -> list[tuple[str, str]]:

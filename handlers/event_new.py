@@ -42,11 +42,13 @@ from telegram.ext import (
     filters,
 )
 
+from bot.delivery import outbox
 from bot.i18n import Translator
 from bot.models import Event, EventKind, Resident
 from bot.services import audiences, event_drafts, event_notices, events
 from bot.timeparse import parse_local, parse_time
 from handlers.common import (
+    QUIET_TIME,
     BotContext,
     Conversation,
     answer_query,
@@ -459,6 +461,17 @@ async def _preview(update: Update, context: BotContext, t: Translator, draft: Ev
         "",
         event_notices.card(t, draft, core.catalogs.default),
     ]
+    held = outbox.held_until(core.settings, core.clock.now())
+    if held is not None and draft.starts_at is not None and held >= draft.starts_at:
+        lines.append(
+            t._(
+                "⚠️ It is quiet time: invitations would go out at {time}, after the event has "
+                "started, so nobody would get them. Choose a later start, or publish after {time}.",
+                time=t.time(held),
+            )
+        )
+    elif held is not None:
+        lines.append(t._(QUIET_TIME, time=t.time(held)))
     rows = [[(t._("➕ Add a translation"), "ev:n:add")]]
     if reach.total:
         rows.append([(t._("✅ Publish and invite ({n})", n=t.number(reach.total)), "ev:n:pub")])

@@ -51,6 +51,17 @@ def quiet(settings: Settings, now: datetime) -> bool:
     return start <= local < end
 
 
+def held_until(settings: Settings, now: datetime) -> datetime | None:
+    """When quiet hours let a non-urgent notice written now go out; None: at once."""
+    if not quiet(settings, now):
+        return None
+    local = now.astimezone(settings.tz)
+    end = datetime.combine(local.date(), settings.quiet_end, tzinfo=settings.tz)
+    if end <= now:  # the night has not passed midnight yet: it ends tomorrow
+        end = datetime.combine(local.date() + timedelta(days=1), settings.quiet_end, settings.tz)
+    return end
+
+
 def backoff(attempts: int) -> timedelta:
     """2 s, 4 s, 8 s... after the n-th failed attempt, at most 10 minutes."""
     return min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_MAX)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from bot.core import Core
@@ -18,6 +19,7 @@ from bot.services import (
     events,
     residents,
 )
+from handlers.common import QUIET_TIME
 from tests.conftest import ROME
 from tests.e2e.events_support import (  # noqa: F401 - brisk_pacing is a fixture
     brisk_pacing,
@@ -454,3 +456,42 @@ async def test_attendance_reaches_everyone_coming_page_by_page(
     assert "✅ Persona 65" in op.buttons  # still on the second page
     assert (await invitation(core, event.id, 5865)).attended
     assert read(it._("Came: {n}", n=1)) in (op.last.text or "")
+
+
+@pytest.mark.parametrize(
+    ("now", "start", "warning"),
+    [
+        (datetime(2026, 11, 25, 21, 30), "domani 8", "too late"),  # held past the start
+        (datetime(2026, 11, 25, 21, 30), "domani 18", "quiet"),  # held, in time
+        (datetime(2026, 11, 26, 2, 0), "26/11 8:30", "too late"),  # after midnight
+        (datetime(2026, 11, 25, 10, 0), "domani 8", None),  # sent at once
+    ],
+    ids=["evening for the early morning", "evening for the evening", "night", "daytime"],
+)
+async def test_the_preview_warns_when_quiet_hours_would_hold_the_invitations(
+    harness: Harness, core: Core, fake: FakeBotAPI, clock, now, start, warning
+):
+    op = await operator(core, fake)
+    it = core.catalogs.translator("it")
+    clock.set(now.replace(tzinfo=ROME))
+    await op.send("/newevent")
+    await op.press(it._("🎉 Social event"))
+    await op.send("Colazione insieme")
+    await op.send("Caffè e brioche per tutti")
+    await op.send(start)
+    await op.press(event_notices.duration(it, 60))
+    await op.send("Cortile scala B")
+    await op.press(it._("Skip"))
+    await op.press(it._("No limit"))
+    await op.press(it._("Everyone linked"))
+    preview = op.last.text or ""
+    assert read(it._("<b>Preview of the invitation</b>")) in preview
+    too_late = seen(
+        it,
+        "⚠️ It is quiet time: invitations would go out at {time}, after the event has started, "
+        "so nobody would get them. Choose a later start, or publish after {time}.",
+        time="09:00",
+    )
+    quiet = seen(it, QUIET_TIME, time="09:00")
+    assert (too_late in preview, quiet in preview) == (warning == "too late", warning == "quiet")
+    harness.check()

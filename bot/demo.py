@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import tempfile
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -22,8 +22,8 @@ from bot.app import build
 from bot.config import Settings
 from bot.core import Core
 from bot.fakeapi import FakeBotAPI, FakeMessage, FakeUser
-from bot.models import Role
-from bot.services import linking, plan_import, residents, training
+from bot.models import EventKind, Role
+from bot.services import event_drafts, linking, plan_import, residents, training
 
 BOT_USERNAME = "qmondo_demo_bot"
 RESIDENT_ID, OPERATOR_ID = 5001, 9001
@@ -130,7 +130,23 @@ async def seed(core: Core) -> str:
     )
     await training.create_course(core, {**DEMO_COURSE, "starts_at": first_session})
     await seed_plan(core)
+    await seed_event(core, first_session.date() - timedelta(days=2))
     return (await linking.issue(core, "A101")).display
+
+
+async def seed_event(core: Core, day: date) -> None:
+    """A festival for everyone linked, published before the demo's resident links: they find
+    it under Events once linked, as anyone who joins after the invitations went out."""
+    operator = await residents.find(core, OPERATOR_ID)
+    assert operator is not None
+    draft = await event_drafts.new_draft(core, operator.id, EventKind.SOCIAL)
+    await event_drafts.set_title(core, draft.id, "Festa del cortile")
+    await event_drafts.set_description(core, draft.id, "Musica e cibo da tutto il mondo")
+    start = datetime.combine(day, time(17, 0), core.settings.tz)
+    await event_drafts.set_start(core, draft.id, start)
+    await event_drafts.set_place(core, draft.id, "Cortile della scala B")
+    await event_drafts.set_audience(core, draft.id, "linked")
+    await event_drafts.publish(core, draft.id, operator.id)
 
 
 async def seed_plan(core: Core) -> None:

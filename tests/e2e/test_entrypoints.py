@@ -21,7 +21,7 @@ from bot import demo
 from bot.cli import main
 from bot.core import Core
 from bot.fakeapi import FakeBotAPI
-from bot.services import plans
+from bot.services import events, plans
 from tests.support import Harness, eventually, read
 
 ENV_KEEP = ("PATH", "HOME", "LANG", "SYSTEMROOT")
@@ -81,8 +81,10 @@ def test_the_scripted_demo_speaks_arabic(tmp_path: Path, core: Core):
     assert "Traceback" not in result.stdout + result.stderr
 
 
-async def test_the_demo_tenant_has_a_plan_in_every_state(core: Core):
+async def test_the_demo_seeds_a_plan_in_every_state_and_an_event(core: Core):
     await demo.seed(core)
+    upcoming, _ = await events.overview(core)
+    assert [s.event.titles["it"] for s in upcoming] == ["Festa del cortile"]
     [schedule] = await plans.search(core, "A101")
     today = plans.today(core)
     paid, partly_late, *coming = schedule.instalments

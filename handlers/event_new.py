@@ -42,8 +42,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.delivery import outbox
-from bot.i18n import Translator
+from bot.i18n import N_, Translator
 from bot.models import Event, EventKind, Resident
 from bot.services import audiences, event_drafts, event_notices, events
 from bot.timeparse import parse_local, parse_time
@@ -449,6 +448,12 @@ async def _set_audience(
     return await _preview(update, context, t, draft)
 
 
+TOO_LATE = N_(
+    "⚠️ It is quiet time: invitations would go out at {time}, after the event has started, so "
+    "nobody would get them. Choose a later start, or publish after {time}."
+)
+
+
 async def _preview(update: Update, context: BotContext, t: Translator, draft: Event) -> str:
     core = context.core
     reach = await audiences.reach(core, draft.audience, urgent=False)
@@ -461,17 +466,9 @@ async def _preview(update: Update, context: BotContext, t: Translator, draft: Ev
         "",
         event_notices.card(t, draft, core.catalogs.default),
     ]
-    held = outbox.held_until(core.settings, core.clock.now())
-    if held is not None and draft.starts_at is not None and held >= draft.starts_at:
-        lines.append(
-            t._(
-                "⚠️ It is quiet time: invitations would go out at {time}, after the event has "
-                "started, so nobody would get them. Choose a later start, or publish after {time}.",
-                time=t.time(held),
-            )
-        )
-    elif held is not None:
-        lines.append(t._(QUIET_TIME, time=t.time(held)))
+    held, too_late = event_drafts.invitations_held(core, draft)
+    if held is not None:
+        lines.append(t._(TOO_LATE if too_late else QUIET_TIME, time=t.time(held)))
     rows = [[(t._("➕ Add a translation"), "ev:n:add")]]
     if reach.total:
         rows.append([(t._("✅ Publish and invite ({n})", n=t.number(reach.total)), "ev:n:pub")])

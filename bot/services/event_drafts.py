@@ -185,6 +185,13 @@ async def drop_draft(core: Core, author_id: int) -> None:
 # -- publishing -----------------------------------------------------------------------------
 
 
+def invitations_held(core: Core, event: Event) -> tuple[datetime | None, bool]:
+    """When quiet hours let the invitations go out if published now (None: at once), and
+    whether that is after the start: invitations expire then, so nobody would get them."""
+    held = outbox.held_until(core.settings, core.clock.now())
+    return held, held is not None and event.starts_at is not None and held >= event.starts_at
+
+
 async def publish(core: Core, event_id: int, operator_id: int) -> int:
     """Invite the audience: one invitation row and one delivery per resident, each in a
     single INSERT ... SELECT. Returns how many were invited."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import date
 
 import pytest
 
@@ -11,7 +12,7 @@ from bot.core import Core
 from bot.fakeapi import FakeBotAPI
 from bot.models import Role
 from bot.services import event_drafts, linking, residents
-from tests.support import Harness, seen, tenant
+from tests.support import Harness, course, eventually, filled, linked, plan, seen, tenant
 
 
 async def test_files_and_contacts_get_a_plain_answer(
@@ -74,6 +75,35 @@ async def test_logs_carry_no_names_texts_codes_or_token(
     assert logged  # something was logged, so the check below means something
     for secret in ("Zuleika", "Marchetti", issued.code, "3331234567", core.settings.telegram_token):
         assert secret not in logged
+
+
+async def test_logs_carry_no_amounts_phones_or_notes_of_plans_and_sign_ups(
+    harness: Harness, core: Core, fake: FakeBotAPI, caplog: pytest.LogCaptureFixture,
+    library_levels: None,
+):
+    logs.limit_libraries(logging.DEBUG)
+    caplog.set_level(logging.DEBUG)
+    it = core.catalogs.translator("it")
+    zuleika = await linked(core, fake, 8301, "it", "Zuleika Marchetti")
+    await plan(core, "T8301", [(date(2026, 11, 5), 123456)])  # 20 days late
+    operator = await linked(core, fake, 8302, "it", "Giulia Operatrice")
+    await residents.set_role(core, 8302, Role.OPERATOR)
+    await course(core)
+    fake.fail("sendMessage", status=502, times=1)  # an error path, which logs
+    await zuleika.send("/payments")
+    harness.errors.clear()
+    await zuleika.send("/payments")
+    await zuleika.press(it._("📞 I cannot pay / call me"))
+    await zuleika.send("Ho perso il lavoro a ottobre")
+    await eventually(lambda: any("Zuleika" in (m.text or "") for m in operator.messages))
+    await filled(core, zuleika, it, "Cucina professionale")  # shares +39 333 123 4567
+    await zuleika.press(it._("✅ Confirm"))
+    await operator.send("/plans Marchetti")
+    logged = caplog.text
+    assert logged
+    for secret in ("Zuleika", "Marchetti", "1.234,56", "123456", "3331234567", "perso il lavoro"):
+        assert secret not in logged, secret
+    harness.check()
 
 
 async def test_a_new_conversation_ends_the_one_left_open(

@@ -233,7 +233,7 @@ def export_enrollments(settings: Settings, args: argparse.Namespace) -> int:
     from bot.services import training_notices
 
     async def work(core: Core) -> int:
-        data = await training_notices.export_csv(core, args.course)
+        data = await training_notices.export_csv_on_server(core, args.course)
         if args.output:
             args.output.write_bytes(data)
             print(f"written to {args.output}", file=sys.stderr)

@@ -122,13 +122,15 @@ class Terminal:
 async def seed(core: Core) -> str:
     for code, name, building, stair, unit in TENANTS:
         await residents.add_record(core, code, name, building, stair, unit)
-    await residents.set_role(core, OPERATOR_ID, Role.OPERATOR)
+    operator = await residents.set_role(core, OPERATOR_ID, Role.OPERATOR)
     first_session = datetime.combine(
         core.clock.now().astimezone(core.settings.tz).date() + timedelta(days=7),
         time(9, 30),
         tzinfo=core.settings.tz,
     )
-    await training.create_course(core, {**DEMO_COURSE, "starts_at": first_session})
+    await training.create_course(
+        core, {**DEMO_COURSE, "starts_at": first_session}, operator_id=operator.id
+    )
     await seed_plan(core)
     await seed_event(core, first_session.date() - timedelta(days=2))
     return (await linking.issue(core, "A101")).display

@@ -161,12 +161,14 @@ async def store(
     if draft.editing and draft.course_id is not None:
         await training_forms.drop(core, operator.id, KIND)
         try:
-            await training.update_course(core, draft.course_id, **{draft.step: value})
+            await training.update_course(
+                core, draft.course_id, operator_id=operator.id, **{draft.step: value}
+            )
         except training.UnknownCourse:
             return END
         wake_sender(context)
         await reply(update, t._("Saved."))
-        await _detail(update, context, t, draft.course_id)
+        await _detail(update, context, operator, t, draft.course_id)
         return END
     stored = value.isoformat() if isinstance(value, datetime) else value
     position = FIELDS.index(draft.step)
@@ -177,10 +179,10 @@ async def store(
         return await ask(update, t, draft)
     values = {**draft.data, draft.step: stored}
     values["starts_at"] = datetime.fromisoformat(values["starts_at"])
-    course = await training.create_course(core, values)
+    course = await training.create_course(core, values, operator_id=operator.id)
     await training_forms.drop(core, operator.id, KIND)
     await reply(update, t._("Course created. Residents see it now under Training."))
-    await _detail(update, context, t, course.id)
+    await _detail(update, context, operator, t, course.id)
     return END
 
 
@@ -254,10 +256,12 @@ async def open_course(
     update: Update, context: BotContext, operator: Resident, t: Translator
 ) -> None:
     await answer_query(update)
-    await _detail(update, context, t, int(callback_parts(update)[2]))
+    await _detail(update, context, operator, t, int(callback_parts(update)[2]))
 
 
-async def _detail(update: Update, context: BotContext, t: Translator, course_id: int) -> None:
+async def _detail(
+    update: Update, context: BotContext, operator: Resident, t: Translator, course_id: int
+) -> None:
     try:
         item = await training.view(context.core, course_id)
     except training.UnknownCourse:
@@ -280,7 +284,7 @@ async def _detail(update: Update, context: BotContext, t: Translator, course_id:
     ]
     if course.status == CourseStatus.CLOSED:
         lines.append(t._("🔒 Closed: residents cannot see it or sign up."))
-    history = await training.history(context.core, course_id)
+    history = await training.history(context.core, course_id, operator_id=operator.id)
     if history:
         lines += ["", t._("<b>Latest moves</b>")]
         lines += [
@@ -313,7 +317,7 @@ async def capacity(update: Update, context: BotContext, operator: Resident, t: T
     _, _, course_id, sign = callback_parts(update)[:4]
     try:
         course = await training.change_capacity(
-            context.core, int(course_id), 1 if sign == "+" else -1
+            context.core, int(course_id), 1 if sign == "+" else -1, operator_id=operator.id
         )
     except training.UnknownCourse:
         await answer_query(update, t._("This course does not exist."))
@@ -323,7 +327,7 @@ async def capacity(update: Update, context: BotContext, operator: Resident, t: T
         return
     await answer_query(update, t._("Places: {n}", n=t.number(course.capacity)))
     wake_sender(context)
-    await _detail(update, context, t, course.id)
+    await _detail(update, context, operator, t, course.id)
 
 
 @operators_only
@@ -333,11 +337,13 @@ async def set_status(
     await answer_query(update)
     _, _, course_id, status = callback_parts(update)[:4]
     try:
-        await training.update_course(context.core, int(course_id), status=CourseStatus(status))
+        await training.update_course(
+            context.core, int(course_id), operator_id=operator.id, status=CourseStatus(status)
+        )
     except (training.UnknownCourse, ValueError):
         return
     wake_sender(context)
-    await _detail(update, context, t, int(course_id))
+    await _detail(update, context, operator, t, int(course_id))
 
 
 @operators_only
@@ -354,7 +360,7 @@ async def choose_field(
 async def roster(update: Update, context: BotContext, operator: Resident, t: Translator) -> None:
     await answer_query(update)
     course_id = int(callback_parts(update)[2])
-    people = await training.roster(context.core, course_id)
+    people = await training.roster(context.core, course_id, operator_id=operator.id)
     if not people:
         await reply(update, t._("Nobody has signed up for this course yet."))
         return
@@ -379,7 +385,9 @@ async def roster(update: Update, context: BotContext, operator: Resident, t: Tra
 async def person(update: Update, context: BotContext, operator: Resident, t: Translator) -> None:
     await answer_query(update)
     try:
-        row = await training.enrollment(context.core, int(callback_parts(update)[2]))
+        row = await training.enrollment(
+            context.core, int(callback_parts(update)[2]), operator_id=operator.id
+        )
     except training.NotYours:
         return
     resident = row.resident
@@ -426,7 +434,9 @@ async def outcome(update: Update, context: BotContext, operator: Resident, t: Tr
     _, action, enrollment_id = callback_parts(update)[:3]
     status = EnrollmentStatus.COMPLETED if action == "done" else EnrollmentStatus.DROPPED
     try:
-        row = await training.set_outcome(context.core, int(enrollment_id), status)
+        row = await training.set_outcome(
+            context.core, int(enrollment_id), status, operator_id=operator.id
+        )
     except (training.NotYours, training.NoLongerValid):
         await answer_query(update, t._(INACTIVE))
         return
@@ -449,7 +459,7 @@ async def ask_move(update: Update, context: BotContext, operator: Resident, t: T
     await answer_query(update)
     enrollment_id = int(callback_parts(update)[2])
     try:
-        row = await training.enrollment(context.core, enrollment_id)
+        row = await training.enrollment(context.core, enrollment_id, operator_id=operator.id)
     except training.NotYours:
         return
     others = [c for c in await training.open_courses(context.core) if c.course.id != row.course_id]
@@ -468,7 +478,9 @@ async def ask_move(update: Update, context: BotContext, operator: Resident, t: T
 async def move(update: Update, context: BotContext, operator: Resident, t: Translator) -> None:
     _, _, enrollment_id, course_id = callback_parts(update)[:4]
     try:
-        placed = await training.move(context.core, int(enrollment_id), int(course_id))
+        placed = await training.move(
+            context.core, int(enrollment_id), int(course_id), operator_id=operator.id
+        )
     except DomainError:
         await answer_query(update, t._(INACTIVE))
         return
@@ -490,7 +502,7 @@ async def export(update: Update, context: BotContext, operator: Resident, t: Tra
     await answer_query(update)
     which = callback_parts(update)[2]
     course_id = int(which) if which.isdigit() else None
-    data = await notices.export_csv(context.core, course_id)
+    data = await notices.export_csv(context.core, course_id, operator_id=operator.id)
     chat = update.effective_chat
     assert chat is not None
     name = f"enrollments-{course_id}.csv" if course_id else "enrollments.csv"

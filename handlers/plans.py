@@ -117,7 +117,7 @@ async def find(update: Update, context: BotContext, operator: Resident, t: Trans
     if not query:
         await reply(update, t._("Write it like this: /plans TENANT_CODE or /plans NAME"))
         return
-    found = await plans.search(context.core, query)
+    found = await plans.search(context.core, query, operator_id=operator.id)
     if not found:
         await reply(update, t._("No plan found for «{query}».", query=query))
     elif len(found) == 1:
@@ -138,7 +138,7 @@ async def find(update: Update, context: BotContext, operator: Resident, t: Trans
 @operators_only
 async def open_plan(update: Update, context: BotContext, operator: Resident, t: Translator) -> None:
     ids = _ints(update, 1)
-    found = await plans.schedule(context.core, ids[0]) if ids else None
+    found = await plans.schedule(context.core, ids[0], operator_id=operator.id) if ids else None
     if found is None:
         await answer_query(update, t._(INACTIVE))
         return
@@ -151,7 +151,7 @@ async def open_plan(update: Update, context: BotContext, operator: Resident, t: 
 
 @operators_only
 async def overdue(update: Update, context: BotContext, operator: Resident, t: Translator) -> None:
-    rows = await plans.overdue(context.core)
+    rows = await plans.overdue(context.core, operator_id=operator.id)
     if not rows:
         await reply(update, t._("No late instalments. 🎉"))
         return
@@ -179,7 +179,7 @@ async def overdue(update: Update, context: BotContext, operator: Resident, t: Tr
 @operators_only
 async def export(update: Update, context: BotContext, operator: Resident, t: Translator) -> None:
     await answer_query(update)
-    rows = await plans.overdue(context.core)
+    rows = await plans.overdue(context.core, operator_id=operator.id)
     assert update.effective_chat is not None
     day = plans.today(context.core).isoformat()
     await update.effective_chat.send_document(
@@ -227,12 +227,13 @@ async def paid(update: Update, context: BotContext, operator: Resident, t: Trans
         await reply(update, t._("I could not read the date {value}.", value=day))
         await reply(update, t._(PAID_USAGE))
         return
-    await _preview(update, context, t, tenant_code, None, cents, paid_on)
+    await _preview(update, context, operator, t, tenant_code, None, cents, paid_on)
 
 
 async def _preview(
     update: Update,
     context: BotContext,
+    operator: Resident,
     t: Translator,
     tenant_code: str | None,
     plan_id: int | None,
@@ -245,9 +246,11 @@ async def _preview(
         return
     try:
         if tenant_code is None:
-            found = await plans.schedule(core, plan_id or 0)
+            found = await plans.schedule(core, plan_id or 0, operator_id=operator.id)
             tenant_code = found.plan.resident.tenant_code if found else None
-        preview = await plans.preview_payment(core, tenant_code or "", cents, paid_on)
+        preview = await plans.preview_payment(
+            core, tenant_code or "", cents, paid_on, operator_id=operator.id
+        )
     except plans.UnknownTenant:
         await reply(update, t._("There is no tenant record with code {code}.", code=tenant_code))
         return
@@ -306,7 +309,7 @@ async def confirm(update: Update, context: BotContext, operator: Resident, t: Tr
         return
     try:
         schedule = await plans.record_payment(
-            context.core, plan_id, cents, paid_on, operator.id, paid_before
+            context.core, plan_id, cents, paid_on, paid_before, operator_id=operator.id
         )
     except (plans.Stale, plans.TooMuch):
         await answer_query(update, t._(INACTIVE))
@@ -343,7 +346,7 @@ async def pick_amount(
     update: Update, context: BotContext, operator: Resident, t: Translator
 ) -> None:
     ids = _ints(update, 1)
-    found = await plans.schedule(context.core, ids[0]) if ids else None
+    found = await plans.schedule(context.core, ids[0], operator_id=operator.id) if ids else None
     following = found.next if found else None
     if found is None or following is None or found.plan.status != PlanStatus.ACTIVE:
         await answer_query(update, t._(INACTIVE))
@@ -390,7 +393,7 @@ async def picked(update: Update, context: BotContext, operator: Resident, t: Tra
         await answer_query(update, t._(INACTIVE))
         return
     await answer_query(update)
-    await _preview(update, context, t, None, plan_id, cents, paid_on)
+    await _preview(update, context, operator, t, None, plan_id, cents, paid_on)
 
 
 # -- importing files ------------------------------------------------------------------------------
@@ -445,7 +448,7 @@ async def document(update: Update, context: BotContext) -> None:
     if summary.errors:
         await reply(update, summary_text(t, summary), protect_content=True)
         return
-    pending = await plans.keep_import(context.core, resident.id, name, content)
+    pending = await plans.keep_import(context.core, name, content, operator_id=resident.id)
     await reply(
         update,
         summary_text(t, summary) + "\n\n" + t._("Import it?"),
@@ -459,7 +462,9 @@ async def document(update: Update, context: BotContext) -> None:
 @operators_only
 async def do_import(update: Update, context: BotContext, operator: Resident, t: Translator) -> None:
     ids = _ints(update, 1)
-    pending = await plans.take_import(context.core, ids[0], operator.id) if ids else None
+    pending = (
+        await plans.take_import(context.core, ids[0], operator_id=operator.id) if ids else None
+    )
     if pending is None:
         await answer_query(update, t._(INACTIVE))
         return
@@ -479,7 +484,7 @@ async def drop_import(
 ) -> None:
     ids = _ints(update, 1)
     if ids:
-        await plans.take_import(context.core, ids[0], operator.id)
+        await plans.take_import(context.core, ids[0], operator_id=operator.id)
     await _dismissed(update, t)
 
 
@@ -496,7 +501,7 @@ async def handled(update: Update, context: BotContext, operator: Resident, t: Tr
         await query.answer(t._(INACTIVE))
         return
     try:
-        await plans.mark_handled(context.core, ids[0], operator.id)
+        await plans.mark_handled(context.core, ids[0], operator_id=operator.id)
     except plans.AlreadyHandled as error:
         await query.answer(t._("Already handled by {name}.", name=error.by or "—"))
         await query.edit_message_reply_markup(None)

@@ -25,6 +25,7 @@ from bot.models import (
     PlanStatus,
     RepaymentPlan,
     Resident,
+    Role,
 )
 from bot.services import residents, training
 
@@ -74,6 +75,14 @@ class Harness:
 async def tenant(core: Core, code: str = "A101", name: str = "Amina Haddad") -> Resident:
     """A tenant record, as the municipality's data would create it."""
     return await residents.add_record(core, code, name, building="A", stair="1", unit="3")
+
+
+STAFF_ID = 8800  # the Telegram id of the operator the factories act as
+
+
+async def staff(core: Core, telegram_user_id: int = STAFF_ID) -> Resident:
+    """An operator (made once, as `qmondo-bot operator add` does), for services that check it."""
+    return await residents.set_role(core, telegram_user_id, Role.OPERATOR)
 
 
 async def linked(
@@ -191,7 +200,7 @@ async def course(core: Core, title: str = "Cucina professionale", **fields: Any)
         "capacity": 2,
         "allow_unlinked": False,
     } | fields
-    return await training.create_course(core, values)
+    return await training.create_course(core, values, operator_id=(await staff(core)).id)
 
 
 def intake(name: str = "Test Person") -> training.Form:

@@ -27,11 +27,11 @@ from bot.services.events import (
     NotInFuture,
     TextTooLong,
     UnknownEvent,
-    authorise,
     get,
     lock,
     text,
 )
+from bot.services.residents import authorise
 
 
 async def new_draft(core: Core, author_id: int, kind: EventKind) -> Event:

@@ -12,7 +12,8 @@ from bot.delivery import outbox
 from bot.models import EventKind, Proposal, ProposalStatus, Resident, Role
 from bot.services import DomainError, audiences
 from bot.services.event_rsvp import open_invitation
-from bot.services.events import MAX_AGENDA_ITEM, authorise, lock, open_event, text
+from bot.services.events import MAX_AGENDA_ITEM, lock, open_event, text
+from bot.services.residents import authorise
 
 PROPOSED, DECIDED = "event_proposal", "event_proposal_decided"
 MAX_PROPOSAL = MAX_AGENDA_ITEM  # it becomes an agenda item as written

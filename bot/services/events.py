@@ -25,6 +25,7 @@ from bot.models import (
     Resident,
 )
 from bot.services import DomainError
+from bot.services.residents import authorise
 
 INVITATION, CHANGED, CANCELLED = "event_invitation", "event_changed", "event_cancelled"
 MAX_TITLE, MAX_DESCRIPTION, MAX_PLACE = 120, 2000, 200
@@ -72,10 +73,6 @@ class NotStarted(DomainError):
     """Attendance is recorded once the event has begun."""
 
 
-class NotAllowed(DomainError):
-    """Not an operator (a forged button, or the role was taken away)."""
-
-
 @dataclass
 class Figures:
     yes: int = 0
@@ -110,14 +107,6 @@ async def lock(session: AsyncSession, column: InstrumentedAttribute[Any], row_id
     await session.execute(
         update(table).where(table.id == row_id).values({column: column})  # type: ignore[attr-defined]
     )
-
-
-async def authorise(session: AsyncSession, operator_id: int) -> None:
-    """Every operator action checks the role here, in its own transaction, besides the
-    handlers' check at the door: callback data is forgeable, and a role can be taken away."""
-    actor = await session.get(Resident, operator_id, populate_existing=True)
-    if actor is None or not actor.is_operator:
-        raise NotAllowed(str(operator_id))
 
 
 def ends_at(event: Event) -> datetime:

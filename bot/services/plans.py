@@ -47,6 +47,7 @@ from bot.models import (
     Role,
 )
 from bot.services import DomainError, audiences
+from bot.services.residents import authorise
 
 ALERT = "plan_alert"
 SEARCH_LIMIT = 10
@@ -149,11 +150,12 @@ async def of_resident(core: Core, resident_id: int) -> list[Schedule]:
         )
 
 
-async def search(core: Core, query: str) -> list[Schedule]:
+async def search(core: Core, query: str, *, operator_id: int) -> list[Schedule]:
     """Plans by tenant code (exact) or by a part of the name, for operators."""
     query = query.strip()
     pattern = f"%{query.lower()}%"
     async with core.db.session() as session:
+        await authorise(session, operator_id)
         ids = select(Resident.id).where(
             or_(
                 func.lower(Resident.tenant_code) == query.lower(),
@@ -164,8 +166,10 @@ async def search(core: Core, query: str) -> list[Schedule]:
         return found[:SEARCH_LIMIT]
 
 
-async def schedule(core: Core, plan_id: int) -> Schedule | None:
+async def schedule(core: Core, plan_id: int, *, operator_id: int) -> Schedule | None:
+    """Any plan, for operators (a resident sees their own through `of_resident`)."""
     async with core.db.session() as session:
+        await authorise(session, operator_id)
         found = await _schedules(session, RepaymentPlan.id == plan_id)
         return found[0] if found else None
 
@@ -189,10 +193,11 @@ def _late(on: date) -> ColumnElement[bool]:
     )
 
 
-async def overdue(core: Core) -> list[Overdue]:
+async def overdue(core: Core, *, operator_id: int) -> list[Overdue]:
     """Late instalments of active plans, most days late first."""
     on = today(core)
     async with core.db.session() as session:
+        await authorise(session, operator_id)
         rows = await session.execute(
             select(Instalment, RepaymentPlan.reference, Resident)
             .join(RepaymentPlan, RepaymentPlan.id == Instalment.plan_id)
@@ -313,9 +318,10 @@ def _spread(plan: RepaymentPlan, cents: int) -> list[tuple[int, int, bool]]:
 
 
 async def preview_payment(
-    core: Core, tenant_code: str, cents: int, paid_on: date
+    core: Core, tenant_code: str, cents: int, paid_on: date, *, operator_id: int
 ) -> PaymentPreview:
     async with core.db.session() as session:
+        await authorise(session, operator_id)
         plan = await _plan_of_tenant(session, tenant_code)
         return PaymentPreview(
             plan.id,
@@ -334,12 +340,14 @@ async def record_payment(
     plan_id: int,
     cents: int,
     paid_on: date,
-    operator_id: int | None,
     paid_before: int,
+    *,
+    operator_id: int,
 ) -> Schedule:
     """Record what the operator confirmed; refused if the plan changed since the preview
     (a second tap on the same button records nothing)."""
     async with core.db.session.begin() as session:
+        await authorise(session, operator_id)
         plan = await session.get(
             RepaymentPlan,
             plan_id,
@@ -364,8 +372,8 @@ async def record_payment(
         await session.flush()
         await allocate(session, plan)
         plan.updated_at = now
-    found = await schedule(core, plan_id)
-    assert found is not None
+    async with core.db.session() as session:
+        [found] = await _schedules(session, RepaymentPlan.id == plan_id)
     return found
 
 
@@ -382,10 +390,12 @@ async def purge_imports(core: Core) -> None:
         )
 
 
-async def keep_import(core: Core, operator_id: int, filename: str, content: bytes) -> int:
+async def keep_import(core: Core, filename: str, content: bytes, *, operator_id: int) -> int:
+    """A checked file kept for the operator who sent it, until they confirm it."""
     now = core.clock.now()
     await purge_imports(core)
     async with core.db.session.begin() as session:
+        await authorise(session, operator_id)
         pending = PendingImport(
             operator_id=operator_id, filename=filename[:200], content=content, created_at=now
         )
@@ -394,9 +404,10 @@ async def keep_import(core: Core, operator_id: int, filename: str, content: byte
         return pending.id
 
 
-async def take_import(core: Core, pending_id: int, operator_id: int) -> tuple[str, bytes] | None:
+async def take_import(core: Core, pending_id: int, *, operator_id: int) -> tuple[str, bytes] | None:
     """The operator's own file, once: taken out so a second tap imports nothing."""
     async with core.db.session.begin() as session:
+        await authorise(session, operator_id)
         pending = await session.get(PendingImport, pending_id, with_for_update=True)
         if pending is None or pending.operator_id != operator_id:
             return None
@@ -467,8 +478,9 @@ async def request_help(core: Core, resident_id: int, note: str | None) -> PlanAl
         return alert
 
 
-async def mark_handled(core: Core, alert_id: int, operator_id: int) -> PlanAlert:
+async def mark_handled(core: Core, alert_id: int, *, operator_id: int) -> PlanAlert:
     async with core.db.session.begin() as session:
+        await authorise(session, operator_id)
         alert = await session.get(PlanAlert, alert_id, with_for_update=True)
         if alert is None:
             raise Stale(str(alert_id))

@@ -31,6 +31,18 @@ class UnknownResident(DomainError):
     pass
 
 
+class NotAllowed(DomainError):
+    """Not an operator (a forged button, or the role was taken away)."""
+
+
+async def authorise(session: AsyncSession, operator_id: int) -> None:
+    """Every operator action checks the role here, in its own transaction, besides the
+    handlers' check at the door: callback data is forgeable, and a role can be taken away."""
+    actor = await session.get(Resident, operator_id, populate_existing=True)
+    if actor is None or not actor.is_operator:
+        raise NotAllowed(str(operator_id))
+
+
 async def by_telegram_id(session: AsyncSession, telegram_user_id: int) -> Resident | None:
     return await session.scalar(
         select(Resident).where(Resident.telegram_user_id == telegram_user_id)

@@ -31,6 +31,7 @@ from bot.models import (
     TrainingDraft,
 )
 from bot.services import DomainError
+from bot.services.residents import authorise
 
 S = EnrollmentStatus
 HOLDS_PLACE = (S.ENROLLED, S.OFFERED, S.COMPLETED)
@@ -551,19 +552,21 @@ async def totals(core: Core) -> tuple[int, int]:
         return counts.get(S.ENROLLED, 0), counts.get(S.WAITING, 0)
 
 
-async def create_course(core: Core, values: dict[str, Any]) -> Course:
+async def create_course(core: Core, values: dict[str, Any], *, operator_id: int) -> Course:
     now = core.clock.now()
     async with core.db.session.begin() as session:
+        await authorise(session, operator_id)
         course = Course(**values, created_at=now, updated_at=now)
         session.add(course)
         return course
 
 
-async def update_course(core: Core, course_id: int, **values: Any) -> Course:
+async def update_course(core: Core, course_id: int, *, operator_id: int, **values: Any) -> Course:
     """Change fields; more capacity or a reopening offers the free places at once. A new time
     or place of the first session is told to those enrolled or offered a place."""
     now = core.clock.now()
     async with core.db.session.begin() as session:
+        await authorise(session, operator_id)
         course = await _lock_course(session, course_id, now)
         changed = any(
             key in TOLD_OF_CHANGES and getattr(course, key) != value
@@ -584,10 +587,11 @@ async def update_course(core: Core, course_id: int, **values: Any) -> Course:
         return course
 
 
-async def change_capacity(core: Core, course_id: int, delta: int) -> Course:
+async def change_capacity(core: Core, course_id: int, delta: int, *, operator_id: int) -> Course:
     """One place more or less, counted under the lock (two quick taps make two places)."""
     now = core.clock.now()
     async with core.db.session.begin() as session:
+        await authorise(session, operator_id)
         course = await _lock_course(session, course_id, now)
         if course.capacity + delta < 1:
             raise NoLongerValid(str(course_id))
@@ -596,11 +600,12 @@ async def change_capacity(core: Core, course_id: int, delta: int) -> Course:
         return course
 
 
-async def roster(core: Core, course_id: int) -> list[Enrollment]:
+async def roster(core: Core, course_id: int, *, operator_id: int) -> list[Enrollment]:
     """Who holds or waits for a place, or completed the course, with their resident: the
     places first, then the list (who left it is in the history and the CSV)."""
     order = {s: i for i, s in enumerate((S.ENROLLED, S.OFFERED, S.WAITING, S.COMPLETED))}
     async with core.db.session() as session:
+        await authorise(session, operator_id)
         rows = await session.scalars(
             select(Enrollment)
             .options(joinedload(Enrollment.resident), joinedload(Enrollment.course))
@@ -610,8 +615,10 @@ async def roster(core: Core, course_id: int) -> list[Enrollment]:
         return sorted(rows, key=lambda r: order[r.status])
 
 
-async def enrollment(core: Core, enrollment_id: int) -> Enrollment:
+async def enrollment(core: Core, enrollment_id: int, *, operator_id: int) -> Enrollment:
+    """A sign-up with its contact details, for an operator (the resident's own is `own`)."""
     async with core.db.session() as session:
+        await authorise(session, operator_id)
         row = await session.get(
             Enrollment,
             enrollment_id,
@@ -622,9 +629,12 @@ async def enrollment(core: Core, enrollment_id: int) -> Enrollment:
         return row
 
 
-async def history(core: Core, course_id: int, limit: int = 10) -> list[tuple[EnrollmentEvent, str]]:
+async def history(
+    core: Core, course_id: int, limit: int = 10, *, operator_id: int
+) -> list[tuple[EnrollmentEvent, str]]:
     """The latest moves in a course, newest first, with the person's name."""
     async with core.db.session() as session:
+        await authorise(session, operator_id)
         rows = await session.execute(
             select(EnrollmentEvent, Enrollment.name)
             .join(Enrollment, Enrollment.id == EnrollmentEvent.enrollment_id)
@@ -635,11 +645,14 @@ async def history(core: Core, course_id: int, limit: int = 10) -> list[tuple[Enr
         return [(event, name) for event, name in rows]
 
 
-async def set_outcome(core: Core, enrollment_id: int, status: EnrollmentStatus) -> Enrollment:
+async def set_outcome(
+    core: Core, enrollment_id: int, status: EnrollmentStatus, *, operator_id: int
+) -> Enrollment:
     """An operator marks a participant as completed, or removes (drops) someone."""
     allowed = {S.COMPLETED: (S.ENROLLED,), S.DROPPED: ACTIVE}[status]
     now = core.clock.now()
     async with core.db.session.begin() as session:
+        await authorise(session, operator_id)
         row, course = await _locked_enrollment(session, enrollment_id, now)
         if row.status not in allowed:
             raise NoLongerValid(str(enrollment_id))
@@ -652,10 +665,11 @@ async def set_outcome(core: Core, enrollment_id: int, status: EnrollmentStatus) 
         return row
 
 
-async def move(core: Core, enrollment_id: int, to_course_id: int) -> Placement:
-    """Move a sign-up to another course, where it is placed like a new sign-up."""
+async def move(core: Core, enrollment_id: int, to_course_id: int, *, operator_id: int) -> Placement:
+    """An operator moves a sign-up to another course, where it is placed like a new sign-up."""
     now = core.clock.now()
     async with core.db.session.begin() as session:
+        await authorise(session, operator_id)
         course_id = await session.scalar(
             select(Enrollment.course_id).where(Enrollment.id == enrollment_id)
         )

@@ -20,6 +20,7 @@ from bot.i18n import N_, Translator
 from bot.ics import CalendarEvent, calendar_file
 from bot.models import Course, CourseStatus, Delivery, Enrollment, EnrollmentStatus, Resident
 from bot.services import audiences
+from bot.services.residents import authorise
 from bot.services.training import (
     CHANGED,
     MOVED,
@@ -292,18 +293,37 @@ COLUMNS = (
 )
 
 
-async def export_csv(core: Core, course_id: int | None = None) -> bytes:
-    """Every sign-up (or one course's), for Italian Excel: UTF-8 with BOM, `;` separated."""
-    t = core.catalogs.translator(None)  # operators' language: the default one
+async def export_csv(core: Core, course_id: int | None = None, *, operator_id: int) -> bytes:
+    """Every sign-up (or one course's), for Italian Excel: UTF-8 with BOM, `;` separated.
+    Asked for in the chat, so the operator's role is checked in the same transaction."""
     async with core.db.session() as session:
-        query = (
-            select(Enrollment)
-            .options(joinedload(Enrollment.course), joinedload(Enrollment.resident))
-            .order_by(Enrollment.course_id, Enrollment.signed_up_at, Enrollment.id)
-        )
-        if course_id is not None:
-            query = query.where(Enrollment.course_id == course_id)
-        rows = list(await session.scalars(query))
+        await authorise(session, operator_id)
+        rows = await _export_rows(session, course_id)
+    return _csv(core, rows)
+
+
+async def export_csv_on_server(core: Core, course_id: int | None = None) -> bytes:
+    """The same file for the command line (`qmondo-bot export enrollments`), run on the server
+    by its administrator. There is no Telegram operator to check: whoever can run it already
+    holds the database credentials, so checking a role here would prove nothing."""
+    async with core.db.session() as session:
+        rows = await _export_rows(session, course_id)
+    return _csv(core, rows)
+
+
+async def _export_rows(session: AsyncSession, course_id: int | None) -> list[Enrollment]:
+    query = (
+        select(Enrollment)
+        .options(joinedload(Enrollment.course), joinedload(Enrollment.resident))
+        .order_by(Enrollment.course_id, Enrollment.signed_up_at, Enrollment.id)
+    )
+    if course_id is not None:
+        query = query.where(Enrollment.course_id == course_id)
+    return list(await session.scalars(query))
+
+
+def _csv(core: Core, rows: list[Enrollment]) -> bytes:
+    t = core.catalogs.translator(None)  # operators' language: the default one
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow([t._(column) for column in COLUMNS])

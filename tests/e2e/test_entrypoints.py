@@ -22,7 +22,7 @@ from bot.cli import main
 from bot.core import Core
 from bot.fakeapi import FakeBotAPI
 from bot.services import events, plans
-from tests.support import Harness, eventually, read
+from tests.support import Harness, eventually, read, staff
 
 ENV_KEEP = ("PATH", "HOME", "LANG", "SYSTEMROOT")
 
@@ -85,7 +85,7 @@ async def test_the_demo_seeds_a_plan_in_every_state_and_an_event(core: Core):
     await demo.seed(core)
     upcoming, _ = await events.overview(core)
     assert [s.event.titles["it"] for s in upcoming] == ["Festa del cortile"]
-    [schedule] = await plans.search(core, "A101")
+    [schedule] = await plans.search(core, "A101", operator_id=(await staff(core)).id)
     today = plans.today(core)
     paid, partly_late, *coming = schedule.instalments
     assert paid.left_cents == 0 and paid.due_on < today

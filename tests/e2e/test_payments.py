@@ -16,7 +16,7 @@ from bot.services import plans, residents
 from handlers.menu import help_text
 from handlers.payments import CLOSED
 from tests.conftest import ROME
-from tests.support import Harness, eventually, linked, plan, read, seen
+from tests.support import Harness, eventually, linked, plan, read, seen, staff
 
 HELP = "📞 I cannot pay / call me"
 TEASER = "🔔 You have a new message from the QMondo office: tap to read."
@@ -94,8 +94,11 @@ async def test_my_payments_in_arabic_reads_right_to_left_and_in_chinese(
 
 async def test_partial_payments_show_as_such(harness: Harness, core: Core, fake: FakeBotAPI):
     user = await amina(core, fake)
-    schedule = (await plans.search(core, "T5001"))[0]
-    await plans.record_payment(core, schedule.plan.id, 50000, date(2026, 11, 20), None, 0)
+    office = (await staff(core)).id
+    schedule = (await plans.search(core, "T5001", operator_id=office))[0]
+    await plans.record_payment(
+        core, schedule.plan.id, 50000, date(2026, 11, 20), 0, operator_id=office
+    )
     it = core.catalogs.translator("it")
     await user.send("/payments")
     text = user.last.text or ""
@@ -133,7 +136,7 @@ async def test_forged_buttons_and_group_chats_get_nothing(
 ):
     owner = await amina(core, fake)
     other = await linked(core, fake, 5002, "it", "Marco Rossi")
-    schedule = (await plans.search(core, "T5001"))[0]
+    schedule = (await plans.search(core, "T5001", operator_id=(await staff(core)).id))[0]
     instalment = schedule.instalments[0].id
     it = core.catalogs.translator("it")
     await other.press_data(f"pay:read:{instalment}")  # no message of ours in this chat yet
@@ -167,8 +170,11 @@ async def test_a_reminder_shows_no_amount_until_opened_and_then_asks_for_help(
 ):
     user = await amina(core, fake)
     ops = [await operator(core, fake, 9001), await operator(core, fake, 9002, "uk")]
-    schedule = (await plans.search(core, "T5001"))[0]
-    await plans.record_payment(core, schedule.plan.id, 40000, date(2026, 11, 20), None, 0)
+    office = (await staff(core)).id
+    schedule = (await plans.search(core, "T5001", operator_id=office))[0]
+    await plans.record_payment(
+        core, schedule.plan.id, 40000, date(2026, 11, 20), 0, operator_id=office
+    )
     it = core.catalogs.translator("it")
     reminder = await first_reminder(harness, core, clock, user)
     assert reminder.text == seen(it, TEASER)
@@ -226,8 +232,11 @@ async def test_a_reminder_paid_before_it_goes_out_is_not_sent(
     user = await amina(core, fake)
     clock.set(datetime(2026, 12, 8, 21, 0, tzinfo=ROME))  # quiet hours: enqueued, then held
     await eventually_async(lambda: statuses(core), ["pending"])
-    schedule = (await plans.search(core, "T5001"))[0]
-    await plans.record_payment(core, schedule.plan.id, 80000, date(2026, 12, 8), None, 0)
+    office = (await staff(core)).id
+    schedule = (await plans.search(core, "T5001", operator_id=office))[0]
+    await plans.record_payment(
+        core, schedule.plan.id, 80000, date(2026, 12, 8), 0, operator_id=office
+    )
     clock.set(datetime(2026, 12, 9, 9, 0, tzinfo=ROME))
     harness.app.sender.wake()
     await eventually_async(lambda: statuses(core), ["skipped"])
@@ -277,8 +286,11 @@ async def test_ten_days_late_the_operators_are_alerted_with_name_and_plan(
 
 async def test_a_plan_paid_in_full_says_so(harness: Harness, core: Core, fake: FakeBotAPI):
     user = await amina(core, fake)
-    schedule = (await plans.search(core, "T5001"))[0]
-    await plans.record_payment(core, schedule.plan.id, 203456, date(2026, 11, 24), None, 0)
+    office = (await staff(core)).id
+    schedule = (await plans.search(core, "T5001", operator_id=office))[0]
+    await plans.record_payment(
+        core, schedule.plan.id, 203456, date(2026, 11, 24), 0, operator_id=office
+    )
     it = core.catalogs.translator("it")
     await user.send("/payments")
     assert seen(it, "Everything is paid. Thank you!") in (user.last.text or "")
@@ -300,7 +312,7 @@ async def test_a_plan_the_office_closed_shows_nothing_due_or_late(
     assert "⚠️" not in text and it.money(40000) not in text
     assert seen(it, "Paid so far: {amount}", amount=it.money(0)) in text
     assert user.last.protect_content
-    late = (await plans.search(core, "T5001"))[0].instalments[0]
+    late = (await plans.search(core, "T5001", operator_id=(await staff(core)).id))[0].instalments[0]
     await user.press_data(f"pay:read:{late.id}")  # Read under an older reminder
     text = user.last.text or ""
     assert text.startswith(seen(it, CLOSED))

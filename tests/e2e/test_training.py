@@ -29,6 +29,7 @@ from tests.support import (
     read,
     seen,
     settled,
+    staff,
     texts,
 )
 
@@ -311,7 +312,12 @@ async def test_a_declined_offer_and_an_expired_one_pass_the_place_on(
         "Persona 3": "offered",
     }
     # each step is logged for operators, in order
-    history = [(name, event.event) for event, name in await training.history(core, cooking.id)]
+    history = [
+        (name, event.event)
+        for event, name in await training.history(
+            core, cooking.id, operator_id=(await staff(core)).id
+        )
+    ]
     assert list(reversed(history))[-6:] == [
         ("Persona 0", "withdrawn"),
         ("Persona 1", "offered"),
@@ -357,7 +363,9 @@ async def test_a_postponed_course_is_told_and_reminded_for_its_new_date(
     await training.sign_up(core, await _id(core, 5411), cooking.id, intake("Amina Haddad"))
     ar = core.catalogs.translator("ar")
     later = START + timedelta(days=7)
-    await training.update_course(core, cooking.id, starts_at=later, place="Via Roma 1")
+    await training.update_course(
+        core, cooking.id, operator_id=(await staff(core)).id, starts_at=later, place="Via Roma 1"
+    )
     changed = seen(
         ar,
         "📅 The course <b>{course}</b> has changed: the first session is now {when}, at "
@@ -367,7 +375,9 @@ async def test_a_postponed_course_is_told_and_reminded_for_its_new_date(
         place="Via Roma 1",
     )
     await eventually(lambda: changed in texts(amina))
-    await training.update_course(core, cooking.id, schedule="martedì 9-12")  # not told
+    await training.update_course(
+        core, cooking.id, operator_id=(await staff(core)).id, schedule="martedì 9-12"
+    )  # not told
     await settled(core)  # nothing in flight when the pinned clock jumps past the send lease
     clock.set(START - timedelta(hours=23))  # the old date: no reminder any more
     assert await training.plan_reminders(core) == 0

@@ -19,6 +19,7 @@ from bot.services import (
     event_proposals,
     event_rsvp,
     events,
+    residents,
 )
 from tests.conftest import ROME
 
@@ -158,7 +159,7 @@ async def test_operator_services_refuse_anyone_but_an_operator(core: Core, clock
     ids = await people(core, 3)
     operator, resident = ids[0], ids[1]
     draft = await event(core, operator)
-    with pytest.raises(events.NotAllowed):
+    with pytest.raises(residents.NotAllowed):
         await event_drafts.publish(core, draft.id, resident)
     await event_drafts.publish(core, draft.id, operator)
     await event_rsvp.answer(core, draft.id, resident, Answer.YES)
@@ -171,12 +172,12 @@ async def test_operator_services_refuse_anyone_but_an_operator(core: Core, clock
         event_drafts.new_draft(core, resident, event_notices.EventKind.SOCIAL),
     ]
     for call in refused:
-        with pytest.raises(events.NotAllowed):
+        with pytest.raises(residents.NotAllowed):
             await call
     clock.set(START + timedelta(minutes=5))  # started: attendance is open
-    with pytest.raises(events.NotAllowed):
+    with pytest.raises(residents.NotAllowed):
         await events.attendance(core, draft.id, resident)
-    with pytest.raises(events.NotAllowed):
+    with pytest.raises(residents.NotAllowed):
         await events.toggle_attendance(core, draft.id, resident, resident)
     found = await events.get(core, draft.id)
     assert found is not None and found.status.value == "published" and found.place == "Cortile"
@@ -191,7 +192,7 @@ async def test_operator_services_refuse_anyone_but_an_operator(core: Core, clock
     proposal = await event_proposals.start(core, assembly.id, resident)
     await event_proposals.write(core, resident, "Le luci")
     await event_proposals.confirm(core, resident)
-    with pytest.raises(events.NotAllowed):
+    with pytest.raises(residents.NotAllowed):
         await event_proposals.decide(core, proposal.id, True, resident)
     decided = await event_proposals.decide(core, proposal.id, True, operator)
     assert decided.status.value == "approved"

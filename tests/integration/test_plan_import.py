@@ -19,6 +19,7 @@ from bot.models import Instalment, Payment, PlanStatus, RepaymentPlan, Resident
 from bot.services import plan_import, plans
 from bot.services.plan_import import parse_amount, parse_date
 from tests.conftest import empty_tables
+from tests.support import staff
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = (ROOT / "docs" / "sample-plans.csv").read_bytes()
@@ -181,7 +182,7 @@ async def test_a_status_written_in_the_file_is_kept_and_reimporting_it_changes_n
     await plan_import.run(core, "piani.csv", closed, apply=True)
     # closed by the municipality: no payments here, yet neither active nor late
     assert await statuses(core) == {"PR-2025-003": "completed", "PR-2025-009": "defaulted"}
-    assert await plans.overdue(core) == []
+    assert await plans.overdue(core, operator_id=(await staff(core)).id) == []
     again = await plan_import.run(core, "piani.csv", closed, apply=True)
     assert (again.updated_plans, again.unchanged_plans) == (0, 2)
     assert await statuses(core) == {"PR-2025-003": "completed", "PR-2025-009": "defaulted"}
@@ -202,8 +203,11 @@ async def test_a_status_written_in_the_file_is_kept_and_reimporting_it_changes_n
 
 async def test_a_plan_paid_off_stays_completed_when_the_file_still_says_active(core: Core):
     await plan_import.run(core, "piani.csv", SAMPLE, apply=True)
-    schedule = (await plans.search(core, "A101"))[0]
-    await plans.record_payment(core, schedule.plan.id, 120000, date(2026, 11, 20), None, 0)
+    office = (await staff(core)).id
+    schedule = (await plans.search(core, "A101", operator_id=office))[0]
+    await plans.record_payment(
+        core, schedule.plan.id, 120000, date(2026, 11, 20), 0, operator_id=office
+    )
     assert (await statuses(core))["PR-2026-014"] == "completed"
     again = await plan_import.run(core, "piani.csv", SAMPLE, apply=True)  # "attivo" in the file
     assert (again.updated_plans, again.unchanged_plans) == (0, 2)

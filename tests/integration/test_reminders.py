@@ -14,9 +14,9 @@ from bot.config import Settings
 from bot.core import Core
 from bot.fakeapi import FakeBotAPI
 from bot.models import Delivery, PlanAlert
-from bot.services import plans, reminders
+from bot.services import plans, reminders, residents
 from tests.conftest import ROME
-from tests.support import linked, plan, tenant
+from tests.support import linked, plan, staff, tenant
 
 DUE = date(2026, 12, 10)
 UTC = ZoneInfo("UTC")
@@ -63,9 +63,12 @@ async def test_a_paid_instalment_gets_no_further_reminders(core: Core, clock: Fi
     await one_plan(core, fake)
     clock.set(at(DUE - timedelta(days=7), 10))
     assert await reminders.sweep(core) == 1
-    schedule = (await plans.search(core, "T5001"))[0]
+    schedule = (await plans.search(core, "T5001", operator_id=(await staff(core)).id))[0]
     clock.set(at(DUE - timedelta(days=3), 10))
-    await plans.record_payment(core, schedule.plan.id, 40000, clock.now().date(), None, 0)
+    office = (await staff(core)).id
+    await plans.record_payment(
+        core, schedule.plan.id, 40000, clock.now().date(), 0, operator_id=office
+    )
     for offset in (-1, 0, 3, 10):
         clock.set(at(DUE + timedelta(days=offset), 10))
         assert await reminders.sweep(core) == 0
@@ -224,7 +227,8 @@ async def test_the_plan_audiences_of_broadcasts(core: Core, fake, clock: FixedCl
     await plan(core, "T5002", [(date(2099, 1, 10), 100)])
     await linked(core, fake, 5003, "it", "Paid Off")
     paid = await plan(core, "T5003", [(date(2020, 1, 10), 100)])
-    await plans.record_payment(core, paid.id, 100, date(2020, 1, 9), None, 0)
+    office = (await staff(core)).id
+    await plans.record_payment(core, paid.id, 100, date(2020, 1, 9), 0, operator_id=office)
     await linked(core, fake, 5004, "it", "No Plan")
     await tenant(core, "A101", "No Chat")  # late, but the bot cannot reach them
     await plan(core, "A101", [(date(2020, 1, 10), 100)])
@@ -248,3 +252,35 @@ async def test_the_plan_audiences_of_broadcasts(core: Core, fake, clock: FixedCl
     assert await names("plan_late") == ["Due Yesterday", "Late One"]
     clock.set(datetime(2026, 11, 25, 23, 30, tzinfo=ROME))  # the due day itself: not late yet
     assert await names("plan_late") == ["Late One"]
+
+
+async def test_operator_services_refuse_anyone_but_an_operator(core: Core, clock: FixedClock, fake):
+    """The handlers check the role, and so do the services (callback data is forgeable, a role
+    can be taken away between two presses): a resident's id records nothing and reads no one's
+    debt, while their own plan stays theirs to see."""
+    await one_plan(core, fake)
+    amina = await residents.find(core, 5001)
+    assert amina is not None
+    office = (await staff(core)).id
+    [schedule] = await plans.search(core, "T5001", operator_id=office)
+    alert = await plans.request_help(core, amina.id, "Chiamatemi")
+    pending = await plans.keep_import(core, "piani.csv", b"x", operator_id=office)
+    day = clock.now().date()
+    refused = [
+        plans.record_payment(core, schedule.plan.id, 100, day, 0, operator_id=amina.id),
+        plans.mark_handled(core, alert.id, operator_id=amina.id),
+        plans.keep_import(core, "piani.csv", b"x", operator_id=amina.id),
+        plans.take_import(core, pending, operator_id=amina.id),
+        plans.search(core, "T5001", operator_id=amina.id),  # personal data
+        plans.schedule(core, schedule.plan.id, operator_id=amina.id),
+        plans.overdue(core, operator_id=amina.id),
+        plans.preview_payment(core, "T5001", 100, day, operator_id=amina.id),
+    ]
+    for call in refused:
+        with pytest.raises(residents.NotAllowed):
+            await call
+    [own] = await plans.of_resident(core, amina.id)  # the resident's own view: no check
+    assert own.paid_cents == 0
+    assert await plans.take_import(core, pending, operator_id=office) == ("piani.csv", b"x")
+    handled = await plans.mark_handled(core, alert.id, operator_id=office)
+    assert handled.handled_by_id == office

@@ -22,7 +22,7 @@ from bot.models import Delivery, Enrollment, EnrollmentStatus, Resident
 from bot.services import audiences, linking, residents, training, training_forms
 from bot.services import training_notices as notices
 from tests.conftest import ROME
-from tests.support import course, intake
+from tests.support import course, intake, staff
 
 
 async def person(core: Core, user_id: int, name: str) -> int:
@@ -87,7 +87,7 @@ async def test_capacity_raised_offers_places_lowered_removes_nobody(core: Core):
     ids = [await person(core, 300 + i, f"P{i}") for i in range(4)]
     for i, resident_id in enumerate(ids):
         await training.sign_up(core, resident_id, cooking.id, intake(f"P{i}"))
-    await training.update_course(core, cooking.id, capacity=3)
+    await training.update_course(core, cooking.id, operator_id=(await staff(core)).id, capacity=3)
     assert await statuses(core, cooking.id) == [
         ("P0", "enrolled"),
         ("P1", "offered"),
@@ -97,7 +97,7 @@ async def test_capacity_raised_offers_places_lowered_removes_nobody(core: Core):
     async with core.db.session() as session:
         offers = list(await session.scalars(select(Delivery.kind).order_by(Delivery.id)))
     assert offers == [training.OFFER, training.OFFER]
-    await training.update_course(core, cooking.id, capacity=1)
+    await training.update_course(core, cooking.id, operator_id=(await staff(core)).id, capacity=1)
     assert [s for _, s in await statuses(core, cooking.id)] == [
         "enrolled",
         "offered",
@@ -105,11 +105,13 @@ async def test_capacity_raised_offers_places_lowered_removes_nobody(core: Core):
         "waiting",
     ]
     # a closed course takes no sign-ups and offers nothing; reopening it does
-    await training.update_course(core, cooking.id, status="closed")
+    await training.update_course(
+        core, cooking.id, operator_id=(await staff(core)).id, status="closed"
+    )
     late = await person(core, 399, "Late")
     with pytest.raises(training.CourseClosed):
         await training.sign_up(core, late, cooking.id, intake("Late"))
-    await training.update_course(core, cooking.id, capacity=5)
+    await training.update_course(core, cooking.id, operator_id=(await staff(core)).id, capacity=5)
     first = (await training.mine(core, ids[0]))[0].enrollment.id
     await training.withdraw(core, ids[0], first)
     assert [s for _, s in await statuses(core, cooking.id)] == [
@@ -118,7 +120,9 @@ async def test_capacity_raised_offers_places_lowered_removes_nobody(core: Core):
         "offered",
         "waiting",  # closed: no offer, though places are free
     ]
-    await training.update_course(core, cooking.id, status="open")
+    await training.update_course(
+        core, cooking.id, operator_id=(await staff(core)).id, status="open"
+    )
     assert [s for _, s in await statuses(core, cooking.id)][-1] == "offered"
 
 
@@ -246,7 +250,7 @@ async def test_the_csv_export_opens_in_italian_excel(core: Core):
             "@SUM(1+1) anni in cucina",
         ),
     )
-    rows = rows_of(await notices.export_csv(core, cooking.id))
+    rows = rows_of(await notices.export_csv(core, cooking.id, operator_id=(await staff(core)).id))
     it = core.catalogs.translator("it")
     assert rows[0] == [it._(column) for column in notices.COLUMNS]
     assert rows[1] == [
@@ -338,3 +342,36 @@ async def test_an_unfinished_form_lasts_as_long_as_its_conversation(core: Core, 
     assert await training_forms.draft(core, resident.id, "signup") is None
     clock.advance(-core.settings.conversation_ttl)
     assert await training_forms.draft(core, resident.id, "signup") is None  # deleted, not hidden
+
+
+async def test_operator_services_refuse_anyone_but_an_operator(core: Core):
+    """The handlers check the role, and so do the services (callback data is forgeable, a role
+    can be taken away between two presses): a resident's id changes and reads nothing."""
+    cooking = await course(core)
+    baking = await course(core, "Panificazione")
+    anna = await person(core, 501, "Anna")
+    placed = await training.sign_up(core, anna, cooking.id, intake("Anna"))
+    enrollment_id = placed.enrollment.id
+    refused = [
+        training.create_course(core, {"title": "X"}, operator_id=anna),
+        training.update_course(core, cooking.id, operator_id=anna, capacity=9),
+        training.change_capacity(core, cooking.id, 1, operator_id=anna),
+        training.set_outcome(core, enrollment_id, EnrollmentStatus.DROPPED, operator_id=anna),
+        training.move(core, enrollment_id, baking.id, operator_id=anna),
+        training.roster(core, cooking.id, operator_id=anna),  # personal data
+        training.enrollment(core, enrollment_id, operator_id=anna),  # contact details
+        training.history(core, cooking.id, operator_id=anna),
+        notices.export_csv(core, cooking.id, operator_id=anna),
+    ]
+    for call in refused:
+        with pytest.raises(residents.NotAllowed):
+            await call
+    mine = await training.own(core, anna, enrollment_id)  # their own sign-up stays theirs
+    assert mine.enrollment.status == EnrollmentStatus.ENROLLED
+    found = await training.view(core, cooking.id)
+    assert found.course.capacity == 2
+    assert await statuses(core, cooking.id) == [("Anna", "enrolled")]
+    office = (await staff(core)).id
+    assert [r.name for r in await training.roster(core, cooking.id, operator_id=office)] == [
+        "Anna"
+    ]

@@ -221,6 +221,7 @@ def operators_only(
 
 
 INACTIVE = N_("This button is no longer active.")
+ID = r"\d{1,9}"  # a row id in callback data; longer is forged and would overflow the column
 QUIET_TIME = N_(
     "It is quiet time: the notice goes out from {time}, when residents are not disturbed."
 )
@@ -230,8 +231,10 @@ def cancel_row(t: Translator, prefix: str) -> list[tuple[str, str]]:
     return [(t._("❌ Cancel"), f"{prefix}:cancel")]
 
 
-def nav_row(t: Translator, prefix: str) -> list[tuple[str, str]]:
-    return [(t._("⬅️ Back"), f"{prefix}:back"), (t._("❌ Cancel"), f"{prefix}:cancel")]
+def nav_row(t: Translator, prefix: str, step: str) -> list[tuple[str, str]]:
+    """Back and Cancel of a form. Back names its question, so a second tap (or an older
+    question's Back) goes back once."""
+    return [(t._("⬅️ Back"), f"{prefix}:back:{step}"), (t._("❌ Cancel"), f"{prefix}:cancel")]
 
 
 def language_rows(catalogs: Catalogs, prefix: str) -> list[list[tuple[str, str]]]:

@@ -33,6 +33,7 @@ from bot.services import DomainError, training, training_forms
 from bot.services import training_notices as notices
 from bot.services.training_forms import LIMITS, MAX_CAPACITY, course_value
 from handlers.common import (
+    ID,
     INACTIVE,
     BotContext,
     Conversation,
@@ -49,7 +50,6 @@ KIND = "course"
 FORM = "course:form"
 END = ConversationHandler.END
 PRIVATE = filters.ChatType.PRIVATE
-ID = r"\d{1,9}"  # a row id in callback data; longer is forged and would overflow the column
 TYPED = PRIVATE & filters.TEXT & ~filters.COMMAND
 FIELDS = training.COURSE_FIELDS
 QUESTIONS = {
@@ -96,9 +96,7 @@ async def ask(update: Update, t: Translator, draft: TrainingDraft) -> str:
         if draft.step == "allow_unlinked"
         else []
     )
-    # Back names its question, so a second tap (or an older question's Back) goes back once.
-    (back_label, back_data), cancel = nav_row(t, "co")
-    nav = [(back_label, f"{back_data}:{draft.step}"), cancel]
+    nav = nav_row(t, "co", draft.step)
     await reply(update, t._(QUESTIONS[draft.step]), reply_markup=buttons(*rows, nav))
     return FORM
 

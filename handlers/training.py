@@ -40,6 +40,7 @@ from bot.services import DomainError, training, training_forms
 from bot.services import training_notices as notices
 from bot.services.training_forms import AVAILABILITY, SCHOOLING, WORK
 from handlers.common import (
+    ID,
     INACTIVE,
     BotContext,
     Conversation,
@@ -69,7 +70,6 @@ EDITABLE = {  # the answers one can change from the summary
 }
 END = ConversationHandler.END
 PRIVATE = filters.ChatType.PRIVATE
-ID = r"\d{1,9}"  # a row id in callback data; longer is forged and would overflow the column
 TYPED = PRIVATE & filters.TEXT & ~filters.COMMAND
 LIST_BUDGET = 3500  # characters of course cards in one message (Telegram takes 4096)
 
@@ -302,11 +302,11 @@ async def ask(update: Update, context: BotContext, t: Translator, draft: Trainin
 async def _ask_name(context: BotContext, t: Translator, draft: TrainingDraft) -> Question:
     name = draft.data.get("name")
     if not name:
-        return t._("Write your name and surname."), buttons(_nav(t, "name"))
+        return t._("Write your name and surname."), buttons(nav_row(t, "tr", "name"))
     text = t._(
         "Is this your full name? <b>{name}</b>\nIf not, write your name and surname.", name=name
     )
-    return text, buttons([(t._("✅ Yes"), "tr:name:ok")], _nav(t, "name"))
+    return text, buttons([(t._("✅ Yes"), "tr:name:ok")], nav_row(t, "tr", "name"))
 
 
 async def _ask_phone(context: BotContext, t: Translator, draft: TrainingDraft) -> Question:
@@ -330,7 +330,7 @@ def _choices(
     t: Translator, question: str, step: str, prefix: str, choices: dict[str, str]
 ) -> Question:
     rows = [[(t._(label), f"tr:{prefix}:{code}")] for code, label in choices.items()]
-    return t._(question), buttons(*rows, _nav(t, step))
+    return t._(question), buttons(*rows, nav_row(t, "tr", step))
 
 
 async def _ask_schooling(context: BotContext, t: Translator, draft: TrainingDraft) -> Question:
@@ -343,7 +343,7 @@ async def _ask_work(context: BotContext, t: Translator, draft: TrainingDraft) ->
 
 async def _ask_note(context: BotContext, t: Translator, draft: TrainingDraft) -> Question:
     text = t._("Anything to add about the work you look for? Write it, or tap Skip.")
-    return text, buttons([(t._("Skip"), "tr:skip")], _nav(t, "note"))
+    return text, buttons([(t._("Skip"), "tr:skip")], nav_row(t, "tr", "note"))
 
 
 async def _ask_confirm(context: BotContext, t: Translator, draft: TrainingDraft) -> Question:
@@ -351,7 +351,7 @@ async def _ask_confirm(context: BotContext, t: Translator, draft: TrainingDraft)
     title = t._("Please check your sign-up for <b>{course}</b>:", course=course.title)
     text = f"{title}\n\n{notices.form_summary(t, draft.data)}"
     return text, buttons(
-        [(t._("✅ Confirm"), "tr:ok"), (t._("✏️ Edit"), "tr:edit")], _nav(t, "confirm")
+        [(t._("✅ Confirm"), "tr:ok"), (t._("✏️ Edit"), "tr:edit")], nav_row(t, "tr", "confirm")
     )
 
 
@@ -359,7 +359,7 @@ async def _ask_edit(context: BotContext, t: Translator, draft: TrainingDraft) ->
     rows = [
         [(f"{icon} {t._(label)}", f"tr:ed:{field}")] for field, (icon, label) in EDITABLE.items()
     ]
-    return t._("What do you want to change?"), buttons(*rows, _nav(t, "edit"))
+    return t._("What do you want to change?"), buttons(*rows, nav_row(t, "tr", "edit"))
 
 
 QUESTIONS = {
@@ -379,14 +379,7 @@ def availability_buttons(t: Translator, chosen: list[str]) -> InlineKeyboardMark
         [(("☑️ " if code in chosen else "⬜ ") + t._(label), f"tr:av:{code}")]
         for code, label in AVAILABILITY.items()
     ]
-    return buttons(*rows, [(t._("Done"), "tr:av:done")], _nav(t, "availability"))
-
-
-def _nav(t: Translator, step: str) -> list[tuple[str, str]]:
-    """Back names the question it belongs to, so a second tap (or an older question's Back)
-    does not go back twice."""
-    back, cancel = nav_row(t, "tr")
-    return [(back[0], f"{back[1]}:{step}"), cancel]
+    return buttons(*rows, [(t._("Done"), "tr:av:done")], nav_row(t, "tr", "availability"))
 
 
 async def _draft(

@@ -28,7 +28,7 @@ from telegram.ext import (
 )
 
 from bot.i18n import N_, Translator
-from bot.models import Instalment, PlanStatus, Resident
+from bot.models import Instalment, Resident
 from bot.services import plans
 from bot.services.reminders import HELP
 from handlers.common import (
@@ -116,8 +116,7 @@ def contact_line(t: Translator, contact: str) -> str:
 def view(t: Translator, schedule: plans.Schedule, on: date, contact: str) -> str:
     lines = [t._("<b>Your repayment plan {reference}</b>", reference=schedule.plan.reference)]
     following = schedule.next
-    if schedule.plan.status == PlanStatus.COMPLETED and following is not None:
-        # Closed by the municipality without every payment here: nothing is due or late.
+    if schedule.closed_by_office:
         lines.append(t._(CLOSED))
         tail = ["", t._("Paid so far: {amount}", amount=t.money(schedule.paid_cents))]
         return clip(t, lines, [*tail, "", contact_line(t, contact)])
@@ -221,7 +220,7 @@ async def read(update: Update, context: BotContext) -> None:
         return
     await query.answer()
     instalment = next(i for i in schedule.instalments if i.id == instalment_id)
-    closed = schedule.plan.status == PlanStatus.COMPLETED and instalment.left_cents > 0
+    closed = schedule.closed_by_office and instalment.left_cents > 0
     text = t._(CLOSED) if closed else details(t, instalment, plans.today(context.core))
     await reply(
         update,

@@ -111,6 +111,11 @@ class Schedule:
         return sum(i.left_cents for i in self.instalments)
 
     @property
+    def closed_by_office(self) -> bool:
+        """Completed with something left: the municipality closed it, nothing is due or late."""
+        return self.plan.status == PlanStatus.COMPLETED and self.left_cents > 0
+
+    @property
     def next(self) -> Instalment | None:
         """The oldest instalment not fully paid."""
         return next((i for i in self.instalments if i.left_cents > 0), None)
